@@ -1,0 +1,1 @@
+//! HTTP serving: REST, per-token GraphQL, registry and admin routes, health and metrics.

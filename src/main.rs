@@ -1,0 +1,41 @@
+//! The `honeygraph` binary: command-line wiring only. Each command builds the
+//! crates' pieces and connects them; the logic lives in the crates.
+
+mod cli;
+mod control;
+mod demo;
+mod export;
+mod logging;
+mod serve;
+mod settings;
+mod token_cmd;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::settings::Settings;
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    logging::init();
+    let settings = Settings::resolve(&cli.settings)?;
+    match cli.command {
+        Command::Serve => runtime()?.block_on(serve::run(settings, None)),
+        Command::Demo(args) => runtime()?.block_on(demo::run(settings, args)),
+        Command::Token(command) => token_cmd::run(&settings, command),
+        Command::Export { symbol, format } => export::run(&settings, &symbol, format),
+        Command::Snapshot { .. }
+        | Command::Snapshots { .. }
+        | Command::Replay { .. }
+        | Command::Rollback { .. } => anyhow::bail!(
+            "checkpoints, replay and rollback are not available in this version yet"
+        ),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("honeygraph")
+        .build()?)
+}

@@ -1,0 +1,121 @@
+//! Effective settings: flag, then environment variable, then config file, then default.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use crate::cli::{FollowArg, SettingsArgs};
+
+/// Default Hive API nodes (interfaces.md).
+pub(crate) const DEFAULT_HIVE_NODES: &str =
+    "https://api.hive.blog,https://api.deathwing.me,https://api.openhive.network";
+
+/// The config file's shape: every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+struct FileSettings {
+    port: Option<u16>,
+    bind: Option<String>,
+    data_path: Option<PathBuf>,
+    hive_nodes: Option<Vec<String>>,
+    follow: Option<FollowArg>,
+    zfs_parent: Option<String>,
+    admin_token: Option<String>,
+}
+
+/// The settings every command runs with.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) port: u16,
+    pub(crate) bind: String,
+    pub(crate) data_path: PathBuf,
+    pub(crate) hive_nodes: Vec<String>,
+    pub(crate) follow: FollowArg,
+    pub(crate) zfs_parent: Option<String>,
+    pub(crate) admin_token: Option<String>,
+}
+
+impl Settings {
+    /// Merges flags/environment (already merged by clap) over the config file.
+    pub(crate) fn resolve(args: &SettingsArgs) -> anyhow::Result<Settings> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileSettings::default(),
+        };
+        let hive_nodes = match (&args.hive_nodes, file.hive_nodes) {
+            (Some(list), _) => split_nodes(list),
+            (None, Some(list)) => list,
+            (None, None) => split_nodes(DEFAULT_HIVE_NODES),
+        };
+        if hive_nodes.is_empty() {
+            anyhow::bail!("HIVE_NODES is empty: give at least one Hive API node URL");
+        }
+        let admin_token = args.admin_token.clone().or(file.admin_token).filter(|t| !t.is_empty());
+        Ok(Settings {
+            port: args.port.or(file.port).unwrap_or(4000),
+            bind: args.bind.clone().or(file.bind).unwrap_or_else(|| "0.0.0.0".into()),
+            data_path: args.data_path.clone().or(file.data_path).unwrap_or_else(|| "./data".into()),
+            hive_nodes,
+            follow: args.follow.or(file.follow).unwrap_or(FollowArg::Irreversible),
+            zfs_parent: args.zfs_parent.clone().or(file.zfs_parent).filter(|p| !p.is_empty()),
+            admin_token,
+        })
+    }
+
+    /// Where the registry file lives.
+    pub(crate) fn registry_path(&self) -> PathBuf {
+        self.data_path.join("registry.json")
+    }
+}
+
+fn split_nodes(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_defaults_fill_the_rest() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("honeygraph.toml");
+        std::fs::write(&path, "port = 5000\ndata_path = \"/srv/hg\"\nhive_nodes = [\"http://a\", \"http://b\"]\nfollow = \"head\"\n")
+            .expect("write");
+        let args = SettingsArgs {
+            config: Some(path),
+            port: Some(6000),
+            ..SettingsArgs::default()
+        };
+        let settings = Settings::resolve(&args).expect("resolves");
+        assert_eq!(settings.port, 6000);
+        assert_eq!(settings.data_path, PathBuf::from("/srv/hg"));
+        assert_eq!(settings.hive_nodes, ["http://a", "http://b"]);
+        assert_eq!(settings.follow, FollowArg::Head);
+        assert_eq!(settings.admin_token, None);
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("honeygraph.toml");
+        std::fs::write(&path, "prot = 5000\n").expect("write");
+        let args = SettingsArgs {
+            config: Some(path),
+            ..SettingsArgs::default()
+        };
+        let err = Settings::resolve(&args).expect_err("typo is refused");
+        assert!(format!("{err:#}").contains("prot"), "{err:#}");
+    }
+}
