@@ -1,60 +1,31 @@
 //! Per-token datasets: one ZFS dataset (via the `zfs` CLI) or one plain
 //! directory per token, behind the [`DatasetBackend`] trait. This crate knows
-//! nothing of tokens' contents, LMDB or Hive: it creates, snapshots, rolls
-//! back, clones, sends and receives named datasets.
+//! nothing of tokens' contents, LMDB or Hive: it creates, destroys, lists,
+//! snapshots, rolls back, clones, sends and receives named datasets, and sets
+//! quotas where the backend can.
 //!
-//! (Skeleton: the datasets helper fills this in; the entry points below are
-//! the contract other crates use.)
+//! - [`open_backend`] picks the backend from `ZFS_PARENT` and `DATA_PATH`.
+//! - [`ensure_token_layout`] gives a token its `<symbol>/{log,state}` datasets.
+//! - [`ZfsBackend`] drives `zfs` (no shell; every name is validated by the
+//!   [`name`] rules first; a failed command's error carries its command line
+//!   and stderr).
+//! - [`PlainBackend`] does the same with directories; snapshots are copies
+//!   in the token's `.snapshots/`, send streams are tar archives.
+//!
+//! A full disk or quota shows as [`DatasetError::OutOfSpace`] from this
+//! crate and as `ENOSPC`/`EDQUOT` from writers ([`is_out_of_space`]).
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+mod backend;
+mod error;
+mod layout;
+pub mod name;
+mod open;
+mod plain;
+mod zfs;
 
-/// What went wrong with a dataset.
-#[derive(Debug, thiserror::Error)]
-pub enum DatasetError {
-    /// Placeholder until the backend lands.
-    #[error("{0}")]
-    Other(String),
-}
-
-/// Which backend is in use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BackendKind {
-    /// ZFS datasets under `ZFS_PARENT`.
-    Zfs,
-    /// Plain directories under `DATA_PATH/tokens`.
-    Plain,
-}
-
-/// A store of datasets.
-pub trait DatasetBackend: Send + Sync + std::fmt::Debug {
-    /// Which backend this is.
-    fn kind(&self) -> BackendKind;
-}
-
-/// The directories of one token's dataset.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenLayout {
-    /// The token's dataset root (`<parent>/<symbol>` mountpoint or `DATA_PATH/tokens/<symbol>`).
-    pub root: PathBuf,
-    /// Where the event log lives (`.../log`).
-    pub log_dir: PathBuf,
-    /// Where the LMDB projection lives (`.../state`).
-    pub state_dir: PathBuf,
-}
-
-/// Chooses the backend: ZFS when `zfs_parent` is set and `zfs` works, else
-/// plain directories under `data_path` (with a log line saying so).
-pub fn open_backend(_zfs_parent: Option<&str>, _data_path: &Path) -> Result<Arc<dyn DatasetBackend>, DatasetError> {
-    todo!()
-}
-
-/// Creates (if missing) the token's dataset with its `log` and `state` children.
-pub fn ensure_token_layout(_backend: &dyn DatasetBackend, _symbol: &str) -> Result<TokenLayout, DatasetError> {
-    todo!()
-}
-
-/// Destroys the token's dataset and everything in it (snapshots included).
-pub fn destroy_token(_backend: &dyn DatasetBackend, _symbol: &str) -> Result<(), DatasetError> {
-    todo!()
-}
+pub use backend::{BackendKind, DatasetBackend, SnapshotInfo, StreamKind};
+pub use error::{is_out_of_space, DatasetError, NameKind};
+pub use layout::{destroy_token, ensure_token_layout, log_dataset, state_dataset, TokenLayout, LOG_CHILD, STATE_CHILD};
+pub use open::{open_backend, PLAIN_DIR};
+pub use plain::PlainBackend;
+pub use zfs::ZfsBackend;

@@ -1,9 +1,34 @@
 //! The honeycomb token contract v1, exactly as `spec/contract.md` states it.
 //!
 //! The contract is written against the [`Ledger`] trait so the same code runs
-//! over the LMDB projection and over the in-memory ledger the tests use.
+//! over the LMDB projection and over the in-memory [`MemLedger`] the tests and
+//! benches use. [`apply_records`] is the one entry point both share: it turns
+//! a run of log records into effects, so live ingest and replay cannot differ
+//! (architecture.md invariant 1).
+//!
+//! - [`payload`]: reading an operation's `json` (contract.md §3);
+//! - [`rules`]: the four operations and their checks (§4);
+//! - [`power_down`]: schedules and installments;
+//! - [`books`]: supply, holders, progress and the running `stateHash`;
+//! - [`engine`]: block boundaries and the order of log records;
+//! - [`mem`]: the in-memory ledger.
 
 use serde::{Deserialize, Serialize};
+
+pub mod books;
+mod context;
+pub mod engine;
+pub mod ledger;
+pub mod mem;
+pub mod payload;
+pub mod power_down;
+pub mod rules;
+
+pub use books::{Books, OpPosition};
+pub use engine::{apply_records, genesis_books};
+pub use ledger::{Ledger, TransferRecord};
+pub use mem::MemLedger;
+pub use power_down::PowerDown;
 
 /// Version of the contract these rules implement; stored in every projection.
 pub const CONTRACT_VERSION: u32 = 1;
@@ -41,6 +66,37 @@ pub enum Reject {
 }
 
 impl Reject {
+    /// Every reason, in the order of their stable codes (see [`Reject::code`]).
+    pub const ALL: [Reject; 13] = [
+        Reject::TransfersDisabled,
+        Reject::StakingDisabled,
+        Reject::ActiveAuthorityRequired,
+        Reject::InvalidJson,
+        Reject::InvalidAmount,
+        Reject::InvalidAccount,
+        Reject::InvalidMemo,
+        Reject::CannotSendToSelf,
+        Reject::CannotGrantToSelf,
+        Reject::InsufficientBalance,
+        Reject::InsufficientPower,
+        Reject::Overflow,
+        Reject::NoSender,
+    ];
+
+    /// A stable one-byte code (1 to 13) used on disk and in the `stateHash`.
+    pub fn code(self) -> u8 {
+        let index = Reject::ALL
+            .iter()
+            .position(|r| *r == self)
+            .expect("ALL lists every variant");
+        index as u8 + 1
+    }
+
+    /// The reason with this [`Reject::code`], if any.
+    pub fn from_code(code: u8) -> Option<Reject> {
+        Reject::ALL.get(usize::from(code).checked_sub(1)?).copied()
+    }
+
     /// The reason string of contract.md.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -79,6 +135,26 @@ impl Outcome {
             Outcome::Applied => "applied",
             Outcome::Rejected(_) => "rejected",
             Outcome::Unsupported => "unsupported",
+        }
+    }
+
+    /// Stable two-byte code (kind, reason) used on disk and in the `stateHash`:
+    /// `(0, 0)` applied, `(1, reason code)` rejected, `(2, 0)` unsupported.
+    pub fn code(&self) -> [u8; 2] {
+        match self {
+            Outcome::Applied => [0, 0],
+            Outcome::Rejected(r) => [1, r.code()],
+            Outcome::Unsupported => [2, 0],
+        }
+    }
+
+    /// The outcome with this [`Outcome::code`], if any.
+    pub fn from_code(code: [u8; 2]) -> Option<Outcome> {
+        match code {
+            [0, 0] => Some(Outcome::Applied),
+            [1, r] => Reject::from_code(r).map(Outcome::Rejected),
+            [2, 0] => Some(Outcome::Unsupported),
+            _ => None,
         }
     }
 

@@ -3,16 +3,40 @@
 //!
 //! Invariant 2 of architecture.md: [`Projection::apply`] commits the effects
 //! of the records, the cursor and the log position in one write transaction.
+//! The effects themselves come from [`crate::contract::apply_records`], the
+//! same code the in-memory [`MemLedger`](crate::contract::MemLedger) runs.
+//!
+//! - `env`: opening the environment and its databases;
+//! - `codec`: key and value layouts;
+//! - `meta`: the books, log position and contract version;
+//! - `store`: the contract's ledger over a write transaction;
+//! - `read`: transfers, rich list and outcome queries.
 
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use heed::{CompactionOption, Env, WithoutTls};
 use serde::{Deserialize, Serialize};
 
 use crate::block::{BlockNum, BlockRef};
-use crate::contract::Outcome;
+use crate::contract::{apply_records, genesis_books, Outcome, PowerDown, CONTRACT_VERSION};
 use crate::error::StateError;
 use crate::log::LogRecord;
 use crate::token::TokenConfig;
+
+mod codec;
+mod env;
+mod meta;
+mod read;
+mod store;
+
+pub use env::{ProjectionOptions, DEFAULT_MAP_SIZE};
+
+use env::Dbs;
+use meta::StoredMeta;
+use read::Reader;
+use store::LmdbLedger;
 
 /// An account's figures in base units.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,46 +172,272 @@ pub struct ApplySummary {
 }
 
 /// A token's LMDB projection. Cheap to clone (shares the environment).
-#[derive(Debug, Clone)]
+///
+/// One environment per directory and process: open each token's projection
+/// once and share the clones (the [`Catalog`](crate::Catalog) does).
+#[derive(Clone)]
 pub struct Projection {
-    _private: (),
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    env: Env<WithoutTls>,
+    dbs: Dbs,
+    config: TokenConfig,
+    path: PathBuf,
+}
+
+impl fmt::Debug for Projection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Projection")
+            .field("symbol", &self.inner.config.symbol)
+            .field("path", &self.inner.path)
+            .finish()
+    }
 }
 
 impl Projection {
     /// Opens the projection in `dir`, creating it and applying the genesis of
     /// `config` if it is new.
-    pub fn open(_dir: &Path, _config: &TokenConfig) -> Result<Self, StateError> {
-        todo!()
+    pub fn open(dir: &Path, config: &TokenConfig) -> Result<Self, StateError> {
+        Projection::open_with(dir, config, &ProjectionOptions::default())
+    }
+
+    /// [`Projection::open`] with explicit options.
+    pub fn open_with(
+        dir: &Path,
+        config: &TokenConfig,
+        options: &ProjectionOptions,
+    ) -> Result<Self, StateError> {
+        std::fs::create_dir_all(dir).map_err(|e| StateError::io(dir, e))?;
+        let lmdb = |e| StateError::lmdb(dir, e);
+        let env = env::open_env(dir, options).map_err(lmdb)?;
+        let dbs = env::create_dbs(&env).map_err(lmdb)?;
+        let projection = Projection {
+            inner: Arc::new(Inner {
+                env,
+                dbs,
+                config: config.clone(),
+                path: dir.to_path_buf(),
+            }),
+        };
+        projection.init()?;
+        Ok(projection)
+    }
+
+    /// Applies the genesis to a new projection; checks the contract version of an old one.
+    fn init(&self) -> Result<(), StateError> {
+        let inner = &*self.inner;
+        let mut wtxn = inner.env.write_txn().map_err(|e| self.lmdb(e))?;
+        match meta::load(&wtxn, &inner.dbs, &inner.path)? {
+            Some(stored) if stored.contract_version == CONTRACT_VERSION => return Ok(()),
+            Some(stored) => {
+                return Err(StateError::Diverged {
+                    symbol: inner.config.symbol.clone(),
+                    detail: format!(
+                        "the projection in {} was built by contract version {} but this is version \
+                         {CONTRACT_VERSION}; replay the token from its log",
+                        inner.path.display(),
+                        stored.contract_version
+                    ),
+                })
+            }
+            None => {}
+        }
+        let books = {
+            let mut ledger = LmdbLedger::new(&mut wtxn, &inner.dbs, &inner.path);
+            let books = genesis_books(&mut ledger, &inner.config)?;
+            ledger.flush()?;
+            books
+        };
+        let stored = StoredMeta {
+            books,
+            log_records: 0,
+            contract_version: CONTRACT_VERSION,
+        };
+        meta::store(&mut wtxn, &inner.dbs, &inner.path, &stored)?;
+        wtxn.commit().map_err(|e| self.lmdb(e))
+    }
+
+    fn lmdb(&self, e: heed::Error) -> StateError {
+        StateError::lmdb(&self.inner.path, e)
+    }
+
+    /// Runs `f` over one read transaction.
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Reader<'_>) -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
+        let inner = &*self.inner;
+        let rtxn = inner.env.read_txn().map_err(|e| self.lmdb(e))?;
+        f(&Reader {
+            txn: &rtxn,
+            dbs: &inner.dbs,
+            path: &inner.path,
+        })
+    }
+
+    fn stored_meta(&self, reader: &Reader<'_>) -> Result<StoredMeta, StateError> {
+        meta::load(reader.txn, reader.dbs, reader.path)?.ok_or_else(|| StateError::Corrupt {
+            path: self.inner.path.clone(),
+            detail: "the projection has no meta record".into(),
+        })
     }
 
     /// Applies log records in one write transaction and records that the
     /// projection now stands at log position `log_records_after`.
-    pub fn apply(&self, _records: &[LogRecord], _log_records_after: u64) -> Result<ApplySummary, StateError> {
-        todo!()
+    ///
+    /// Records must continue where the projection stands (operations in
+    /// strictly increasing chain order, nothing in a completed block);
+    /// otherwise nothing is applied and the error is
+    /// [`StateError::InvalidArgument`]. Any error leaves the projection as it was.
+    pub fn apply(
+        &self,
+        records: &[LogRecord],
+        log_records_after: u64,
+    ) -> Result<ApplySummary, StateError> {
+        let inner = &*self.inner;
+        let mut wtxn = inner.env.write_txn().map_err(|e| self.lmdb(e))?;
+        let mut stored =
+            meta::load(&wtxn, &inner.dbs, &inner.path)?.ok_or_else(|| StateError::Corrupt {
+                path: inner.path.clone(),
+                detail: "the projection has no meta record".into(),
+            })?;
+        let summary = {
+            let mut ledger = LmdbLedger::new(&mut wtxn, &inner.dbs, &inner.path);
+            let summary = apply_records(&mut ledger, &mut stored.books, &inner.config, records)?;
+            ledger.flush()?;
+            summary
+        };
+        stored.log_records = log_records_after;
+        meta::store(&mut wtxn, &inner.dbs, &inner.path, &stored)?;
+        wtxn.commit().map_err(|e| self.lmdb(e))?;
+        Ok(summary)
     }
 
     /// The bookkeeping.
     pub fn meta(&self) -> Result<Meta, StateError> {
-        todo!()
+        self.read(|r| {
+            let stored = self.stored_meta(r)?;
+            Ok(Meta {
+                cursor: stored.books.cursor.clone(),
+                log_records: stored.log_records,
+                state_hash: stored.books.state_hash_hex(),
+                supply: stored.books.supply,
+                holders: stored.books.holders,
+                accounts: stored.books.accounts,
+                contract_version: stored.contract_version,
+            })
+        })
+    }
+
+    /// The contract's books: progress, totals, `stateHash` and the events of
+    /// a block still in progress.
+    pub fn books(&self) -> Result<crate::contract::Books, StateError> {
+        self.read(|r| Ok(self.stored_meta(r)?.books))
     }
 
     /// An account's figures (zeros for an unknown account) and the cursor they are at.
-    pub fn account(&self, _name: &str) -> Result<(AccountState, Option<BlockRef>), StateError> {
-        todo!()
+    pub fn account(&self, name: &str) -> Result<(AccountState, Option<BlockRef>), StateError> {
+        self.read(|r| {
+            let cursor = self.stored_meta(r)?.books.cursor;
+            let state = match r.dbs.accounts.get(r.txn, name.as_bytes()) {
+                Ok(Some(bytes)) => {
+                    codec::decode_account(bytes).map_err(|e| StateError::Corrupt {
+                        path: self.inner.path.clone(),
+                        detail: format!("account record of {name}: {}", e.0),
+                    })?
+                }
+                Ok(None) => AccountState::default(),
+                // A name LMDB cannot even look up (longer than a key may be) is unknown.
+                Err(heed::Error::Mdb(heed::MdbError::BadValSize)) => AccountState::default(),
+                Err(e) => return Err(self.lmdb(e)),
+            };
+            Ok((state, cursor))
+        })
+    }
+
+    /// What `from` grants to `to` (0 when nothing).
+    pub fn grant(&self, from: &str, to: &str) -> Result<u64, StateError> {
+        self.read(|r| {
+            let mut key = Vec::new();
+            codec::grant_key(&mut key, from, to);
+            match r.dbs.grants.get(r.txn, &key) {
+                Ok(Some(bytes)) => Ok(bytes.try_into().map(u64::from_le_bytes).unwrap_or(0)),
+                Ok(None) | Err(heed::Error::Mdb(heed::MdbError::BadValSize)) => Ok(0),
+                Err(e) => Err(self.lmdb(e)),
+            }
+        })
+    }
+
+    /// The account's pending power-down, if any.
+    pub fn power_down(&self, account: &str) -> Result<Option<PowerDown>, StateError> {
+        self.read(|r| match r.dbs.power_downs.get(r.txn, account.as_bytes()) {
+            Ok(Some(bytes)) => {
+                codec::decode_power_down(bytes)
+                    .map(Some)
+                    .map_err(|e| StateError::Corrupt {
+                        path: self.inner.path.clone(),
+                        detail: format!("power-down record of {account}: {}", e.0),
+                    })
+            }
+            Ok(None) | Err(heed::Error::Mdb(heed::MdbError::BadValSize)) => Ok(None),
+            Err(e) => Err(self.lmdb(e)),
+        })
     }
 
     /// A page of transfers, newest first.
-    pub fn transfers(&self, _query: &TransferQuery) -> Result<TransferPage, StateError> {
-        todo!()
+    pub fn transfers(&self, query: &TransferQuery) -> Result<TransferPage, StateError> {
+        self.read(|r| r.transfers(query))
     }
 
-    /// A page of the rich list.
-    pub fn richlist(&self, _limit: usize, _after: Option<&str>) -> Result<RichPage, StateError> {
-        todo!()
+    /// A page of the rich list: accounts with `balance + power > 0`, by
+    /// `balance + power` descending, ties by name.
+    pub fn richlist(&self, limit: usize, after: Option<&str>) -> Result<RichPage, StateError> {
+        self.read(|r| r.richlist(limit, after))
+    }
+
+    /// A page of every stored account (any non-zero figure, grants
+    /// included) by name; for exports.
+    pub fn accounts_by_name(
+        &self,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<RichPage, StateError> {
+        self.read(|r| r.accounts_by_name(limit, after))
     }
 
     /// Outcomes of a transaction's operations for this token, by op index.
-    pub fn ops(&self, _trx_id: &str) -> Result<Vec<OpOutcome>, StateError> {
-        todo!()
+    pub fn ops(&self, trx_id: &str) -> Result<Vec<OpOutcome>, StateError> {
+        self.read(|r| r.ops(trx_id))
+    }
+
+    /// The token definition the projection applies.
+    pub fn config(&self) -> &TokenConfig {
+        &self.inner.config
+    }
+
+    /// The environment's directory.
+    pub fn env_path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Bytes of the data file on disk.
+    pub fn disk_size(&self) -> Result<u64, StateError> {
+        self.inner.env.real_disk_size().map_err(|e| self.lmdb(e))
+    }
+
+    /// Writes a compacted copy of the environment as `dir/data.mdb` (a
+    /// checkpoint). The copy is a consistent snapshot at a commit; open it
+    /// with [`Projection::open`] on `dir`.
+    pub fn copy_to(&self, dir: &Path) -> Result<(), StateError> {
+        std::fs::create_dir_all(dir).map_err(|e| StateError::io(dir, e))?;
+        let file = dir.join("data.mdb");
+        let copy = self
+            .inner
+            .env
+            .copy_to_path(&file, CompactionOption::Enabled)
+            .map_err(|e| StateError::lmdb(dir, e))?;
+        copy.sync_all().map_err(|e| StateError::io(&file, e))
     }
 }

@@ -1,0 +1,122 @@
+//! `honeygraph serve`: opens every registered token, starts ingest and the
+//! HTTP server, and stops both cleanly on SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use ingest::{FollowMode, Ingest, IngestConfig};
+use replay::TokenRuntime;
+use state::{Catalog, Registry};
+use tokio::sync::watch;
+use tracing::{error, info};
+
+use crate::cli::FollowArg;
+use crate::control::ServeControl;
+use crate::settings::Settings;
+
+/// Something to print once the server listens (the demo's hints).
+pub(crate) type Banner = Box<dyn FnOnce(SocketAddr) + Send>;
+
+pub(crate) async fn run(settings: Settings, banner: Option<Banner>) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.data_path)
+        .with_context(|| format!("cannot create DATA_PATH {}", settings.data_path.display()))?;
+    let backend = datasets::open_backend(settings.zfs_parent.as_deref(), &settings.data_path)?;
+    let registry = Registry::open(settings.registry_path())?;
+    let catalog = Arc::new(Catalog::new());
+    let ingest = Ingest::new(ingest_config(&settings), catalog.clone())?;
+
+    for config in registry.tokens() {
+        let symbol = config.symbol.clone();
+        let runtime = TokenRuntime::open(backend.as_ref(), config.clone())
+            .with_context(|| format!("cannot open token {symbol}"))?;
+        catalog.insert(runtime.entry().clone());
+        ingest.add_token(runtime);
+        info!(token = %symbol, "token opened");
+    }
+
+    let control = Arc::new(ServeControl::new(registry, backend, catalog.clone(), ingest.clone()));
+    let context = query::AppContext::new(catalog.clone(), control, settings.admin_token.clone());
+
+    let addr: SocketAddr = format!("{}:{}", settings.bind, settings.port)
+        .parse()
+        .with_context(|| format!("invalid bind address {}:{}", settings.bind, settings.port))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    info!(%local, "serving REST and GraphQL");
+    if let Some(banner) = banner {
+        banner(local);
+    }
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let http = tokio::spawn(query::serve(listener, context, wait_for(stop_rx.clone())));
+    let ingest_task = {
+        let ingest = ingest.clone();
+        let stop = stop_rx.clone();
+        tokio::spawn(async move { ingest.run(wait_for(stop)).await })
+    };
+
+    shutdown_signal().await;
+    info!("shutting down: finishing the batch in hand");
+    let _ = stop_tx.send(true);
+    match tokio::time::timeout(Duration::from_secs(20), ingest_task).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => error!("ingest stopped with an error: {e}"),
+        Ok(Err(e)) => error!("ingest task failed: {e}"),
+        Err(_) => error!("ingest did not stop within 20 s"),
+    }
+    match tokio::time::timeout(Duration::from_secs(5), http).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => error!("HTTP server stopped with an error: {e}"),
+        Ok(Err(e)) => error!("HTTP task failed: {e}"),
+        Err(_) => error!("HTTP server did not stop within 5 s"),
+    }
+    info!("stopped");
+    Ok(())
+}
+
+fn ingest_config(settings: &Settings) -> IngestConfig {
+    IngestConfig {
+        nodes: settings.hive_nodes.clone(),
+        follow: match settings.follow {
+            FollowArg::Irreversible => FollowMode::Irreversible,
+            FollowArg::Head => FollowMode::Head,
+        },
+        ..IngestConfig::default()
+    }
+}
+
+async fn wait_for(mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        if stop.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            error!("cannot listen for SIGINT: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                error!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

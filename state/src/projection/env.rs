@@ -1,0 +1,125 @@
+//! Opening a token's LMDB environment and its databases.
+
+use std::path::Path;
+
+use heed::types::Bytes;
+use heed::{CommitOrAbort, Database, Env, EnvFlags, EnvOpenOptions, WithoutTls};
+
+/// A database of raw bytes; layouts are in `codec`.
+pub(crate) type Raw = Database<'static, Bytes, Bytes>;
+
+/// Named databases in one environment; room is left for later ones (history).
+const MAX_DBS: u32 = 32;
+
+/// Default map size: the most the projection may grow to. LMDB reserves
+/// address space, not disk, so a large value costs nothing.
+pub const DEFAULT_MAP_SIZE: usize = 64 << 30;
+
+/// How a projection's environment is opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectionOptions {
+    /// Largest size the environment may reach, in bytes (rounded up to 64 KiB).
+    pub map_size: usize,
+}
+
+impl Default for ProjectionOptions {
+    fn default() -> Self {
+        ProjectionOptions {
+            map_size: DEFAULT_MAP_SIZE,
+        }
+    }
+}
+
+/// The projection's databases (see `codec` for their layouts).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dbs {
+    /// `meta` (books, log position, contract version) and `pending` (events of the open block).
+    pub(crate) meta: Raw,
+    /// account -> figures.
+    pub(crate) accounts: Raw,
+    /// from \0 to -> amount.
+    pub(crate) grants: Raw,
+    /// account -> pending power-down.
+    pub(crate) power_downs: Raw,
+    /// due block BE, account -> ().
+    pub(crate) due: Raw,
+    /// block, trx index, op index (BE) -> transfer.
+    pub(crate) transfers: Raw,
+    /// account \0 transfer key -> direction.
+    pub(crate) account_transfers: Raw,
+    /// block, trx index, op index (BE) -> outcome of a logged operation.
+    pub(crate) outcomes: Raw,
+    /// trx id -> block and trx index of its operations.
+    pub(crate) trxs: Raw,
+    /// (u128::MAX - holding) BE, account -> figures.
+    pub(crate) rich: Raw,
+}
+
+/// Opens the environment in `dir`, which must exist.
+///
+/// This is the crate's one `unsafe` call: heed marks opening unsafe because
+/// LMDB memory-maps the file, and changing the file behind the map (from this
+/// or another process, outside LMDB's own locking) is undefined behaviour.
+#[allow(unsafe_code)]
+pub(crate) fn open_env(dir: &Path, options: &ProjectionOptions) -> heed::Result<Env<WithoutTls>> {
+    let mut builder = EnvOpenOptions::new().read_txn_without_tls();
+    builder
+        .map_size(round_map_size(options.map_size))
+        .max_dbs(MAX_DBS);
+    // SAFETY: sound because the file is only ever changed through LMDB:
+    // - in this process, one environment per directory: heed refuses to open
+    //   a path that is already open (`EnvAlreadyOpened`), and the Catalog
+    //   holds the one `Projection` of each token that everybody shares;
+    // - other processes (a second `honeygraph` command on the same data) go
+    //   through LMDB's lock file, which makes concurrent access safe;
+    // - rollback and replay swap a token's files only after taking the
+    //   projection out of the Catalog and dropping it, which closes the map
+    //   (architecture.md: "close and reopen the environment").
+    // NO_META_SYNC keeps every commit atomic and consistent; an OS crash can
+    // lose the last commits, which recovery re-applies from the event log
+    // (the log is fsynced before each apply).
+    unsafe {
+        builder.flags(EnvFlags::NO_META_SYNC);
+        builder.open(dir)
+    }
+}
+
+fn round_map_size(size: usize) -> usize {
+    const GRAIN: usize = 64 << 10;
+    size.max(GRAIN).div_ceil(GRAIN).saturating_mul(GRAIN)
+}
+
+/// Creates (or opens) every database in one transaction.
+pub(crate) fn create_dbs(env: &Env<WithoutTls>) -> heed::Result<Dbs> {
+    let wtxn = env.write_txn()?;
+    let created = env.create_databases_and_commit(wtxn, |opener, wtxn| -> heed::Result<_> {
+        let mut create = |name: &str| opener.create_database::<Bytes, Bytes>(wtxn, Some(name));
+        let dbs = (
+            create("meta")?,
+            create("accounts")?,
+            create("grants")?,
+            create("power_downs")?,
+            create("due")?,
+            create("transfers")?,
+            create("account_transfers")?,
+            create("outcomes")?,
+            create("trxs")?,
+            create("rich")?,
+        );
+        Ok(CommitOrAbort::<_, ()>::Commit(dbs))
+    })?;
+    let (meta, accounts, grants, power_downs, due, transfers, account_transfers, outcomes, trxs, rich) =
+        created.commit().expect("the closure above never aborts");
+    Ok(Dbs {
+        meta,
+        accounts,
+        grants,
+        power_downs,
+        due,
+        transfers,
+        account_transfers,
+        outcomes,
+        trxs,
+        rich,
+    })
+}

@@ -1,0 +1,315 @@
+//! The contract's [`Ledger`] over one LMDB write transaction.
+//!
+//! Accounts are cached for the length of the transaction and written back
+//! once, with their rich-list entry, by [`LmdbLedger::flush`]: an account
+//! touched by many operations of a batch costs one write. The transaction
+//! index and the per-account transfer index (which the contract never reads
+//! back) are
+//! buffered too and written in key order at the flush: sorted puts walk the
+//! B-tree along hot pages instead of jumping to a random leaf each time.
+//! What ends up on disk depends only on what was written, never on the order
+//! of writes.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use heed::{PutFlags, RwTxn};
+
+use crate::block::BlockNum;
+use crate::contract::books::{holding, is_empty};
+use crate::contract::{Ledger, Outcome, PowerDown, TransferRecord};
+use crate::error::StateError;
+use crate::op::TokenOp;
+use crate::projection::codec::{self, DecodeError};
+use crate::projection::env::Dbs;
+use crate::projection::AccountState;
+
+#[derive(Debug, Clone, Copy)]
+struct Cached {
+    stored: AccountState,
+    current: AccountState,
+}
+
+pub(crate) struct LmdbLedger<'t, 'e> {
+    txn: &'t mut RwTxn<'e>,
+    dbs: &'t Dbs,
+    path: &'t Path,
+    cache: HashMap<String, Cached>,
+    trxs: Deferred,
+    last_trx: Option<[u8; 12]>,
+    account_transfers: Deferred,
+    key: Vec<u8>,
+    value: Vec<u8>,
+}
+
+/// Key-value pairs kept in one buffer until they are written in key order.
+#[derive(Default)]
+struct Deferred {
+    bytes: Vec<u8>,
+    /// (start in `bytes`, key length, value length)
+    entries: Vec<(usize, usize, usize)>,
+}
+
+impl Deferred {
+    fn push(&mut self, key: &[u8], value: &[u8]) {
+        self.entries.push((self.bytes.len(), key.len(), value.len()));
+        self.bytes.extend_from_slice(key);
+        self.bytes.extend_from_slice(value);
+    }
+
+    /// The pairs in key order; a later pair for the same key comes after an earlier one.
+    fn sorted(&mut self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let bytes = &self.bytes;
+        let key = |&(start, key_len, _): &(usize, usize, usize)| &bytes[start..start + key_len];
+        // A stable sort keeps the order of writes to the same key, so the last one wins.
+        self.entries.sort_by(|a, b| key(a).cmp(key(b)));
+        self.entries.iter().map(move |&(start, key_len, value_len)| {
+            let key_end = start + key_len;
+            (&bytes[start..key_end], &bytes[key_end..key_end + value_len])
+        })
+    }
+}
+
+impl<'t, 'e> LmdbLedger<'t, 'e> {
+    pub(crate) fn new(txn: &'t mut RwTxn<'e>, dbs: &'t Dbs, path: &'t Path) -> Self {
+        LmdbLedger {
+            txn,
+            dbs,
+            path,
+            cache: HashMap::new(),
+            trxs: Deferred::default(),
+            last_trx: None,
+            account_transfers: Deferred::default(),
+            key: Vec::with_capacity(64),
+            value: Vec::with_capacity(256),
+        }
+    }
+
+    fn lmdb(&self, e: heed::Error) -> StateError {
+        StateError::lmdb(self.path, e)
+    }
+
+    fn corrupt(&self, what: &str, e: DecodeError) -> StateError {
+        StateError::Corrupt {
+            path: self.path.to_path_buf(),
+            detail: format!("{what}: {}", e.0),
+        }
+    }
+
+    /// Writes every changed account with its rich-list entry, and the
+    /// buffered outcomes and transfer index entries, each in key order.
+    pub(crate) fn flush(&mut self) -> Result<(), StateError> {
+        let lmdb = |e| StateError::lmdb(self.path, e);
+        let mut changed: Vec<(String, Cached)> = std::mem::take(&mut self.cache)
+            .into_iter()
+            .filter(|(_, c)| c.stored != c.current)
+            .collect();
+        changed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut rich_deletes = Deferred::default();
+        let mut rich_puts = Deferred::default();
+        for (name, Cached { stored, current }) in &changed {
+            if is_empty(current) {
+                self.dbs.accounts.delete(self.txn, name.as_bytes()).map_err(lmdb)?;
+            } else {
+                self.dbs
+                    .accounts
+                    .put(self.txn, name.as_bytes(), &codec::encode_account(current))
+                    .map_err(lmdb)?;
+            }
+            let (before, after) = (holding(stored), holding(current));
+            if before > 0 && before != after {
+                codec::rich_key(&mut self.key, before, name);
+                rich_deletes.push(&self.key, &[]);
+            }
+            if after > 0 {
+                codec::rich_key(&mut self.key, after, name);
+                rich_puts.push(&self.key, &codec::encode_account(current));
+            }
+        }
+        for (key, _) in rich_deletes.sorted() {
+            self.dbs.rich.delete(self.txn, key).map_err(lmdb)?;
+        }
+        for (key, value) in rich_puts.sorted() {
+            self.dbs.rich.put(self.txn, key, value).map_err(lmdb)?;
+        }
+        for (key, value) in self.trxs.sorted() {
+            self.dbs.trxs.put(self.txn, key, value).map_err(lmdb)?;
+        }
+        for (key, value) in self.account_transfers.sorted() {
+            self.dbs.account_transfers.put(self.txn, key, value).map_err(lmdb)?;
+        }
+        self.trxs = Deferred::default();
+        self.account_transfers = Deferred::default();
+        Ok(())
+    }
+}
+
+impl Ledger for LmdbLedger<'_, '_> {
+    fn account(&mut self, name: &str) -> Result<AccountState, StateError> {
+        if let Some(cached) = self.cache.get(name) {
+            return Ok(cached.current);
+        }
+        let stored = match self.dbs.accounts.get(self.txn, name.as_bytes()) {
+            Ok(Some(bytes)) => {
+                codec::decode_account(bytes).map_err(|e| self.corrupt("account record", e))?
+            }
+            Ok(None) => AccountState::default(),
+            Err(e) => return Err(self.lmdb(e)),
+        };
+        self.cache.insert(
+            name.to_string(),
+            Cached {
+                stored,
+                current: stored,
+            },
+        );
+        Ok(stored)
+    }
+
+    fn put_account(
+        &mut self,
+        name: &str,
+        _old: &AccountState,
+        new: &AccountState,
+    ) -> Result<(), StateError> {
+        if !self.cache.contains_key(name) {
+            self.account(name)?;
+        }
+        if let Some(cached) = self.cache.get_mut(name) {
+            cached.current = *new;
+        }
+        Ok(())
+    }
+
+    fn grant(&mut self, from: &str, to: &str) -> Result<u64, StateError> {
+        codec::grant_key(&mut self.key, from, to);
+        match self.dbs.grants.get(self.txn, &self.key) {
+            Ok(None) => Ok(0),
+            Ok(Some(bytes)) => bytes
+                .try_into()
+                .map(u64::from_le_bytes)
+                .map_err(|_| self.corrupt("grant record", DecodeError("grant length"))),
+            Err(e) => Err(self.lmdb(e)),
+        }
+    }
+
+    fn put_grant(&mut self, from: &str, to: &str, amount: u64) -> Result<(), StateError> {
+        codec::grant_key(&mut self.key, from, to);
+        let result = if amount == 0 {
+            self.dbs.grants.delete(self.txn, &self.key).map(drop)
+        } else {
+            self.dbs
+                .grants
+                .put(self.txn, &self.key, &amount.to_le_bytes())
+        };
+        result.map_err(|e| self.lmdb(e))
+    }
+
+    fn power_down(&mut self, account: &str) -> Result<Option<PowerDown>, StateError> {
+        match self.dbs.power_downs.get(self.txn, account.as_bytes()) {
+            Ok(None) => Ok(None),
+            Ok(Some(bytes)) => codec::decode_power_down(bytes)
+                .map(Some)
+                .map_err(|e| self.corrupt("power-down record", e)),
+            Err(e) => Err(self.lmdb(e)),
+        }
+    }
+
+    fn put_power_down(
+        &mut self,
+        account: &str,
+        schedule: Option<&PowerDown>,
+    ) -> Result<(), StateError> {
+        let result = match schedule {
+            Some(s) => {
+                self.dbs
+                    .power_downs
+                    .put(self.txn, account.as_bytes(), &codec::encode_power_down(s))
+            }
+            None => self
+                .dbs
+                .power_downs
+                .delete(self.txn, account.as_bytes())
+                .map(drop),
+        };
+        result.map_err(|e| self.lmdb(e))
+    }
+
+    fn add_due(&mut self, block: BlockNum, account: &str) -> Result<(), StateError> {
+        codec::due_key(&mut self.key, block, account);
+        self.dbs
+            .due
+            .put(self.txn, &self.key, &[])
+            .map_err(|e| self.lmdb(e))
+    }
+
+    fn remove_due(&mut self, block: BlockNum, account: &str) -> Result<(), StateError> {
+        codec::due_key(&mut self.key, block, account);
+        self.dbs
+            .due
+            .delete(self.txn, &self.key)
+            .map(drop)
+            .map_err(|e| self.lmdb(e))
+    }
+
+    fn next_due(
+        &mut self,
+        from: BlockNum,
+        through: BlockNum,
+    ) -> Result<Option<(BlockNum, String)>, StateError> {
+        let start = from.to_be_bytes();
+        let first = self
+            .dbs
+            .due
+            .get_greater_than_or_equal_to(self.txn, &start[..])
+            .map_err(|e| self.lmdb(e))?;
+        let Some((key, _)) = first else {
+            return Ok(None);
+        };
+        let (block, account) =
+            codec::decode_due_key(key).map_err(|e| self.corrupt("due index key", e))?;
+        Ok((block <= through).then_some((block, account)))
+    }
+
+    fn record_transfer(&mut self, t: &TransferRecord<'_>) -> Result<(), StateError> {
+        let op = t.op;
+        let key = codec::transfer_key(op.block, op.trx_index, op.op_index);
+        codec::encode_transfer(
+            &mut self.value,
+            &op.trx_id,
+            &op.timestamp,
+            t.from,
+            t.to,
+            t.amount,
+            t.memo,
+        );
+        // Operations arrive in strictly increasing chain order (the engine
+        // checks it), so every transfer key is the largest so far.
+        self.dbs
+            .transfers
+            .put_with_flags(self.txn, PutFlags::APPEND, &key, &self.value)
+            .map_err(|e| StateError::lmdb(self.path, e))?;
+        for (account, direction) in [(t.from, codec::SENT), (t.to, codec::RECEIVED)] {
+            codec::account_transfer_key(&mut self.key, account, &key);
+            self.account_transfers.push(&self.key, &[direction]);
+        }
+        Ok(())
+    }
+
+    fn record_outcome(&mut self, op: &TokenOp, sender: Option<&str>, outcome: Outcome) -> Result<(), StateError> {
+        let key = codec::transfer_key(op.block, op.trx_index, op.op_index);
+        codec::encode_outcome(&mut self.value, outcome, &op.trx_id, &op.name, sender);
+        // Positions strictly increase (the engine checks it): append.
+        self.dbs
+            .outcomes
+            .put_with_flags(self.txn, PutFlags::APPEND, &key, &self.value)
+            .map_err(|e| StateError::lmdb(self.path, e))?;
+        let position = codec::trx_position(op.block, op.trx_index);
+        if self.last_trx != Some(position) {
+            self.last_trx = Some(position);
+            codec::trx_key(&mut self.key, &op.trx_id);
+            self.trxs.push(&self.key, &position);
+        }
+        Ok(())
+    }
+}
