@@ -146,7 +146,11 @@ impl PlainBackend {
     /// The full dataset name of the sub-dataset `sub` of `at`'s top level.
     fn full_name(at: &Located, sub: &str) -> String {
         let top = at.name.split('/').next().unwrap_or(&at.name);
-        name::join(top, sub)
+        if sub.is_empty() {
+            top.to_owned()
+        } else {
+            name::join(top, sub)
+        }
     }
 
     fn snapshot_inner(&self, at: &Located, snapshot: &str) -> Result<(), DatasetError> {
@@ -401,6 +405,7 @@ impl DatasetBackend for PlainBackend {
 
     fn clone_snapshot(&self, dataset: &str, snapshot: &str, target: &str) -> Result<PathBuf, DatasetError> {
         validate_snapshot_name(snapshot)?;
+        name::validate_dataset_name(target)?;
         let _guard = self.guard();
         let at = self.existing(dataset)?;
         let manifest = self.require(&at, snapshot)?;

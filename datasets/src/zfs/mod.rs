@@ -72,7 +72,8 @@ impl ZfsBackend {
     /// `/mnt/x`); sizes and times in exact numbers (`-p`).
     pub fn property(&self, dataset: &str, property: &str) -> Result<String, DatasetError> {
         let full = self.full(dataset)?;
-        if property.is_empty()
+        // ZFS property names (native or `module:name` user properties) start with a letter.
+        if !property.starts_with(|c: char| c.is_ascii_lowercase())
             || !property.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, ':' | '.' | '_'))
         {
             return Err(DatasetError::InvalidName {

@@ -122,6 +122,7 @@ impl ZfsBackend {
     }
 
     pub(super) fn clone_subtree(&self, dataset: &str, snapshot: &str, target: &str) -> Result<PathBuf, DatasetError> {
+        name::validate_dataset_name(target)?;
         self.full_snapshot(dataset, snapshot)?;
         let target_full = self.full(target)?;
         if self.exists_full(&target_full)? {
