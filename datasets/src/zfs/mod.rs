@@ -238,6 +238,23 @@ impl ZfsBackend {
         Ok(())
     }
 
+    /// Unmounts `dataset` and its descendants (deepest first) and mounts them
+    /// again (parents first). zfs-fuse keeps stale directory entries after
+    /// an incremental receive replaces files: they are listed but cannot be
+    /// opened until the file system is mounted anew.
+    fn remount_subtree(&self, dataset: &str) -> Result<(), DatasetError> {
+        let names = self.subtree(dataset)?;
+        for name in names.iter().rev() {
+            let full = self.full(name)?;
+            self.cli.zfs_retrying_busy(&["unmount", &full])?;
+        }
+        for name in &names {
+            let full = self.full(name)?;
+            self.cli.zfs_retrying_busy(&["mount", &full])?;
+        }
+        Ok(())
+    }
+
     /// The relative names of `dataset` and its descendants, parents first.
     fn subtree(&self, dataset: &str) -> Result<Vec<String>, DatasetError> {
         let full = self.full(dataset)?;
@@ -380,6 +397,9 @@ impl DatasetBackend for ZfsBackend {
             }
         };
         self.cli.zfs_from_reader(&args, input)?;
+        if kind == StreamKind::Incremental {
+            self.remount_subtree(target)?;
+        }
         self.mountpoint(target).map(|_| ())
     }
 
