@@ -1,0 +1,64 @@
+//! [`AppContext`]: what every route reads (the catalog), writes through (the
+//! [`Control`]) and checks (the admin token), plus the built GraphQL schemas.
+
+use std::sync::Arc;
+
+use state::projection::Projection;
+use state::{Catalog, TokenEntry};
+
+use crate::control::Control;
+use crate::error::ApiError;
+use crate::graphql::{self, GlobalSchema, TokenSchema};
+use crate::metrics;
+
+/// Everything the HTTP application needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppContext {
+    pub(crate) catalog: Arc<Catalog>,
+    pub(crate) control: Arc<dyn Control>,
+    pub(crate) admin_token: Option<Arc<str>>,
+    pub(crate) token_schema: TokenSchema,
+    pub(crate) global_schema: GlobalSchema,
+}
+
+impl AppContext {
+    /// A context serving `catalog`, writing the registry through `control`.
+    /// `admin_token` is the bearer token registry writes need; `None` (or an
+    /// empty string) refuses every write. Installs the process-wide
+    /// Prometheus recorder if nobody has yet.
+    pub fn new(
+        catalog: Arc<Catalog>,
+        control: Arc<dyn Control>,
+        admin_token: Option<String>,
+    ) -> Self {
+        metrics::install_recorder();
+        AppContext {
+            global_schema: graphql::global_schema(catalog.clone()),
+            token_schema: graphql::token_schema(),
+            catalog,
+            control,
+            admin_token: admin_token.filter(|t| !t.is_empty()).map(Arc::from),
+        }
+    }
+
+    /// The token, or 404 `TOKEN_NOT_FOUND`.
+    pub(crate) fn entry(&self, symbol: &str) -> Result<Arc<TokenEntry>, ApiError> {
+        self.catalog
+            .get(symbol)
+            .ok_or_else(|| ApiError::token_not_found(symbol))
+    }
+
+    /// The token and its projection, or 404 / 503 `TOKEN_BUSY`.
+    pub(crate) fn open(&self, symbol: &str) -> Result<(Arc<TokenEntry>, Projection), ApiError> {
+        let entry = self.entry(symbol)?;
+        let projection = open_projection(&entry)?;
+        Ok((entry, projection))
+    }
+}
+
+/// The entry's projection, or 503 `TOKEN_BUSY` while it is being swapped.
+pub(crate) fn open_projection(entry: &TokenEntry) -> Result<Projection, ApiError> {
+    entry
+        .projection()
+        .ok_or_else(|| ApiError::token_busy(&entry.symbol()))
+}

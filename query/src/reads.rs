@@ -1,0 +1,168 @@
+//! Reads of one token's projection, shared by REST and GraphQL: input
+//! checks, page caps and the conversion to views.
+
+use poem::http::StatusCode;
+use serde::Serialize;
+use state::account::is_valid_account;
+use state::amount::format_amount;
+use state::projection::{Projection, TransferQuery};
+use state::TokenEntry;
+
+use crate::error::{blocking, ApiError};
+use crate::views::{is_trx_id, AccountView, OpView, RichView, TransferView};
+
+/// Default page size of lists.
+pub(crate) const DEFAULT_LIMIT: usize = 100;
+/// Largest page size of lists.
+pub(crate) const MAX_LIMIT: usize = 1000;
+
+/// `GET /:token/state`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StateView {
+    pub(crate) symbol: String,
+    pub(crate) last_block: Option<u64>,
+    pub(crate) last_block_id: Option<String>,
+    pub(crate) last_block_timestamp: Option<String>,
+    pub(crate) irreversible_block: u64,
+    pub(crate) supply: String,
+    pub(crate) supply_raw: String,
+    pub(crate) holders: u64,
+    pub(crate) log_length: u64,
+    pub(crate) status: &'static str,
+    pub(crate) state_hash: String,
+    pub(crate) error: Option<String>,
+}
+
+pub(crate) fn token_state(entry: &TokenEntry, projection: &Projection) -> Result<StateView, ApiError> {
+    let meta = projection.meta().map_err(ApiError::from_state)?;
+    let config = entry.config();
+    let (status, error) = entry.status();
+    let cursor = meta.cursor;
+    Ok(StateView {
+        symbol: config.symbol,
+        last_block: cursor.as_ref().map(|c| c.num),
+        last_block_id: cursor.as_ref().map(|c| c.id.clone()),
+        last_block_timestamp: cursor.map(|c| c.timestamp),
+        irreversible_block: entry.chain_heads().1,
+        supply: format_amount(meta.supply, config.decimals),
+        supply_raw: meta.supply.to_string(),
+        holders: meta.holders,
+        log_length: meta.log_records,
+        status: status.as_str(),
+        state_hash: meta.state_hash,
+        error,
+    })
+}
+
+/// One account (zeros when unknown); 400 `INVALID_ACCOUNT` for a bad name.
+pub(crate) fn account(
+    entry: &TokenEntry,
+    projection: &Projection,
+    name: &str,
+) -> Result<AccountView, ApiError> {
+    if !is_valid_account(name) {
+        return Err(ApiError::invalid_account(name));
+    }
+    let (state, cursor) = projection.account(name).map_err(ApiError::from_state)?;
+    Ok(AccountView::new(
+        name,
+        &state,
+        entry.config().decimals,
+        cursor.map(|c| c.num),
+    ))
+}
+
+/// A page of the rich list with the block it is at.
+pub(crate) struct RichList {
+    pub(crate) accounts: Vec<AccountView>,
+    pub(crate) next: Option<String>,
+}
+
+impl RichList {
+    pub(crate) fn rest_views(&self) -> Vec<RichView> {
+        self.accounts
+            .iter()
+            .map(|a| RichView {
+                account: a.account.clone(),
+                balance: a.balance.clone(),
+                balance_raw: a.balance_raw.clone(),
+                power: a.power.clone(),
+                power_raw: a.power_raw.clone(),
+            })
+            .collect()
+    }
+}
+
+pub(crate) async fn richlist(
+    entry: &TokenEntry,
+    projection: Projection,
+    limit: usize,
+    after: Option<String>,
+) -> Result<RichList, ApiError> {
+    let decimals = entry.config().decimals;
+    blocking(move || {
+        let block = projection
+            .meta()
+            .map_err(ApiError::from_state)?
+            .cursor
+            .map(|c| c.num);
+        let page = projection
+            .richlist(limit, after.as_deref())
+            .map_err(ApiError::from_state)?;
+        Ok(RichList {
+            accounts: page
+                .entries
+                .iter()
+                .map(|e| AccountView::new(&e.account, &e.state, decimals, block))
+                .collect(),
+            next: page.next,
+        })
+    })
+    .await
+}
+
+/// A page of transfers, newest first.
+pub(crate) async fn transfers(
+    entry: &TokenEntry,
+    projection: Projection,
+    query: TransferQuery,
+) -> Result<(Vec<TransferView>, Option<String>), ApiError> {
+    for name in [&query.account, &query.from, &query.to].into_iter().flatten() {
+        if !is_valid_account(name) {
+            return Err(ApiError::invalid_account(name));
+        }
+    }
+    let decimals = entry.config().decimals;
+    blocking(move || {
+        let page = projection.transfers(&query).map_err(ApiError::from_state)?;
+        let views = page
+            .transfers
+            .into_iter()
+            .map(|t| TransferView::new(t, decimals))
+            .collect();
+        Ok((views, page.next))
+    })
+    .await
+}
+
+/// Outcomes of a transaction's operations; 400 when `trx_id` is not 40 hex.
+pub(crate) fn ops(projection: &Projection, trx_id: &str) -> Result<Vec<OpView>, ApiError> {
+    if !is_trx_id(trx_id) {
+        return Err(ApiError::bad_request(
+            "INVALID_TRX_ID",
+            format!("`{trx_id}` is not a transaction id (40 hex characters)"),
+        ));
+    }
+    let ops = projection.ops(trx_id).map_err(ApiError::from_state)?;
+    Ok(ops.into_iter().map(OpView::from).collect())
+}
+
+/// 404 `OP_NOT_FOUND` for a transaction with no operation of this token.
+pub(crate) fn op_not_found(trx_id: &str, symbol: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "OP_NOT_FOUND",
+        format!("transaction {trx_id} has no operation of token {symbol}"),
+    )
+}

@@ -1,0 +1,124 @@
+//! The registry writes of a running server: the binary is the one place that
+//! owns the registry file, the datasets and ingest together, so it implements
+//! `query::Control` for the HTTP routes.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use datasets::DatasetBackend;
+use ingest::Ingest;
+use query::{Control, ControlError, TokenPatch};
+use replay::TokenRuntime;
+use state::{Catalog, Registry, TokenConfig, TokenSpec};
+use tracing::{info, warn};
+
+/// Registry changes made while the server runs.
+pub(crate) struct ServeControl {
+    registry: Mutex<Registry>,
+    backend: Arc<dyn DatasetBackend>,
+    catalog: Arc<Catalog>,
+    ingest: Arc<Ingest>,
+}
+
+impl ServeControl {
+    pub(crate) fn new(
+        registry: Registry,
+        backend: Arc<dyn DatasetBackend>,
+        catalog: Arc<Catalog>,
+        ingest: Arc<Ingest>,
+    ) -> Self {
+        ServeControl {
+            registry: Mutex::new(registry),
+            backend,
+            catalog,
+            ingest,
+        }
+    }
+
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        // Every registry change is written to disk before it is made in
+        // memory, so a panic elsewhere cannot leave the two apart.
+        self.registry.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The default `startBlock` of a new token: the irreversible head now.
+    fn irreversible_head(&self) -> Result<u64, ControlError> {
+        self.ingest.last_irreversible().ok_or_else(|| {
+            ControlError::Unavailable(
+                "no Hive node has answered yet, so the irreversible head (the default startBlock) \
+                 is unknown: give startBlock explicitly or retry shortly"
+                    .into(),
+            )
+        })
+    }
+}
+
+impl Control for ServeControl {
+    fn tokens(&self) -> Vec<TokenConfig> {
+        self.registry().tokens().cloned().collect()
+    }
+
+    fn add_token(&self, spec: TokenSpec) -> Result<TokenConfig, ControlError> {
+        let default_start = match spec.start_block {
+            Some(_) => 0,
+            None => self.irreversible_head()?,
+        };
+        let config = spec.resolve(default_start)?;
+        let mut registry = self.registry();
+        if registry.get(&config.symbol).is_some() {
+            return Err(ControlError::Conflict(format!("token {} is already registered", config.symbol)));
+        }
+        if let Some(other) = registry.tokens().find(|t| t.op_prefix == config.op_prefix) {
+            return Err(ControlError::Conflict(format!(
+                "opPrefix `{}` is already used by {}",
+                config.op_prefix, other.symbol
+            )));
+        }
+        // Open the datasets first: a token whose data cannot be created is
+        // never registered.
+        let runtime = TokenRuntime::open(self.backend.as_ref(), config.clone())
+            .map_err(|e| ControlError::Failed(format!("cannot open the datasets of {}: {e}", config.symbol)))?;
+        registry.add(config.clone())?;
+        self.catalog.insert(runtime.entry().clone());
+        self.ingest.add_token(runtime);
+        info!(token = %config.symbol, start_block = config.start_block, "token registered; indexing starts now");
+        Ok(config)
+    }
+
+    fn update_token(&self, symbol: &str, patch: TokenPatch) -> Result<TokenConfig, ControlError> {
+        let mut registry = self.registry();
+        let current = registry
+            .get(symbol)
+            .cloned()
+            .ok_or_else(|| ControlError::NotFound(format!("token {} is not registered", symbol.to_ascii_uppercase())))?;
+        let updated = patch.apply(&current)?;
+        registry.update(updated.clone())?;
+        if let Some(entry) = self.catalog.get(symbol) {
+            entry.set_config(updated.clone());
+        }
+        info!(token = %updated.symbol, "token definition updated");
+        Ok(updated)
+    }
+
+    fn remove_token(&self, symbol: &str, purge: bool) -> Result<(), ControlError> {
+        let mut registry = self.registry();
+        let config = registry.remove(symbol)?;
+        let runtime = self.ingest.remove_token(&config.symbol);
+        self.catalog.remove(&config.symbol);
+        if purge {
+            // The runtime holds the LMDB environment and the log open: close
+            // them before the data goes.
+            drop(runtime);
+            datasets::destroy_token(self.backend.as_ref(), &config.symbol).map_err(|e| {
+                warn!(token = %config.symbol, "unregistered, but its data could not be destroyed: {e}");
+                ControlError::Failed(format!(
+                    "token {} is unregistered, but destroying its data failed: {e}",
+                    config.symbol
+                ))
+            })?;
+            info!(token = %config.symbol, "token removed and its data destroyed");
+        } else {
+            info!(token = %config.symbol, "token removed; its data is kept");
+        }
+        Ok(())
+    }
+}
