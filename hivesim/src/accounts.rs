@@ -8,7 +8,14 @@ const BASE: &[&str] = &[
 
 /// Stems of generated names; combined with a number (and sometimes a dot segment).
 const STEMS: &[&str] = &[
-    "hive-fan", "spk.node", "dlux.user", "larynx", "miner", "curator", "podcaster", "trader",
+    "hive-fan",
+    "spk.node",
+    "dlux.user",
+    "larynx",
+    "miner",
+    "curator",
+    "podcaster",
+    "trader",
 ];
 
 /// The first `count` simulated account names, in a fixed order.

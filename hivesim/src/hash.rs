@@ -43,6 +43,18 @@ pub(crate) fn hex_xof(label: &str, input: &[u8], bytes: usize) -> String {
     hex::encode(out)
 }
 
+/// A made-up compact signature: 65 bytes whose first is a recovery id (0x1f or 0x20),
+/// so it reads like Hive's.
+pub(crate) fn signature(label: &str, input: &[u8]) -> String {
+    let body = hex_xof(label, input, 64);
+    let recovery = if body.as_bytes()[0] < b'8' {
+        "1f"
+    } else {
+        "20"
+    };
+    format!("{recovery}{body}")
+}
+
 /// A random stream seeded by a digest.
 pub(crate) fn rng(seed: [u8; 32]) -> ChaCha8Rng {
     ChaCha8Rng::from_seed(seed)

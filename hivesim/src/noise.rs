@@ -9,10 +9,30 @@ use crate::pick;
 
 /// Real-looking account names of ordinary Hive users.
 const USERS: &[&str] = &[
-    "pixelfan", "xmauron3", "spshards", "endecs", "demonicore", "shadowch4ser1",
-    "taskmaster4450le", "miriammarga", "servelle", "balaenoptera", "leo.voter", "ecency",
-    "peakd", "hivebuzz", "actifit", "splinterlands", "podping.aaa", "podping.bbb",
-    "terracore", "threespeak", "dtake", "holybread", "vassal", "gerber",
+    "pixelfan",
+    "xmauron3",
+    "spshards",
+    "endecs",
+    "demonicore",
+    "shadowch4ser1",
+    "taskmaster4450le",
+    "miriammarga",
+    "servelle",
+    "balaenoptera",
+    "leo.voter",
+    "ecency",
+    "peakd",
+    "hivebuzz",
+    "actifit",
+    "splinterlands",
+    "podping.aaa",
+    "podping.bbb",
+    "terracore",
+    "threespeak",
+    "dtake",
+    "holybread",
+    "vassal",
+    "gerber",
 ];
 
 /// custom_json ids seen on mainnet, with who signs them.
@@ -66,7 +86,13 @@ impl NoiseGen<'_> {
     }
 
     fn permlink(rng: &mut ChaCha8Rng) -> String {
-        let words = ["weekly-update", "my-garden", "hive-art", "podcast-ep", "splinterlands-battle"];
+        let words = [
+            "weekly-update",
+            "my-garden",
+            "hive-art",
+            "podcast-ep",
+            "splinterlands-battle",
+        ];
         format!("{}-{:x}", pick(rng, &words), rng.random::<u32>())
     }
 
@@ -80,7 +106,11 @@ impl NoiseGen<'_> {
     }
 
     fn transfer(&self, rng: &mut ChaCha8Rng) -> Op {
-        let symbol = if rng.random_bool(0.7) { Symbol::Hive } else { Symbol::Hbd };
+        let symbol = if rng.random_bool(0.7) {
+            Symbol::Hive
+        } else {
+            Symbol::Hbd
+        };
         Op::Transfer {
             from: self.user(rng),
             to: self.user(rng),
@@ -98,11 +128,23 @@ impl NoiseGen<'_> {
         let permlink = Self::permlink(rng);
         Op::Comment {
             parent_author: if reply { self.user(rng) } else { String::new() },
-            parent_permlink: if reply { Self::permlink(rng) } else { "hive-167922".into() },
+            parent_permlink: if reply {
+                Self::permlink(rng)
+            } else {
+                "hive-167922".into()
+            },
             author,
             permlink,
-            title: if reply { String::new() } else { "Weekly update".into() },
-            body: pick(rng, &["Great post!", "!BEER", "Thanks for sharing", "Long text"]).into(),
+            title: if reply {
+                String::new()
+            } else {
+                "Weekly update".into()
+            },
+            body: pick(
+                rng,
+                &["Great post!", "!BEER", "Thanks for sharing", "Long text"],
+            )
+            .to_string(),
             json_metadata: json!({"app": "peakd/2025.7.1", "format": "markdown", "tags": ["hive"]})
                 .to_string(),
         }
@@ -130,10 +172,7 @@ impl NoiseGen<'_> {
                 json!({"version": "1.1", "medium": "podcast", "reason": "update",
                        "iris": [format!("https://feeds.example.com/{n:x}.xml")]}),
             ),
-            "community" => (
-                false,
-                json!(["subscribe", {"community": "hive-167922"}]),
-            ),
+            "community" => (false, json!(["subscribe", {"community": "hive-167922"}])),
             "vsc.produce_block" => (true, json!({"net_id": "vsc-mainnet", "signed_block": n})),
             _ => (
                 false,

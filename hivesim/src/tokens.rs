@@ -16,11 +16,25 @@ const INVALID_SHARE: f64 = 0.15;
 
 /// Names no contract version knows (real honeycomb ops the contract leaves unsupported).
 const UNKNOWN_NAMES: &[&str] = &[
-    "claim", "dex_buy", "dex_sell", "node_add", "gov_up", "report", "nft_transfer", "vote_content",
+    "claim",
+    "dex_buy",
+    "dex_sell",
+    "node_add",
+    "gov_up",
+    "report",
+    "nft_transfer",
+    "vote_content",
 ];
 
 const BAD_ACCOUNTS: &[&str] = &[
-    "Bad_Name", "ab", "-bob", "bob-", "a.very.long.account.name", "1abc", "bob..carol", "",
+    "Bad_Name",
+    "ab",
+    "-bob",
+    "bob-",
+    "a.very.long.account.name",
+    "1abc",
+    "bob..carol",
+    "",
 ];
 
 /// Amount payloads the contract rejects: negative, fraction, exponent, text, too large, ...
@@ -120,12 +134,24 @@ impl TokenGen<'_> {
         match rng.random_range(0..10) {
             0 => {
                 let name = self.unknown_name(rng, &prefix);
-                active(sender, format!("{prefix}{name}"), json!({"amount": 1}).to_string())
+                active(
+                    sender,
+                    format!("{prefix}{name}"),
+                    json!({"amount": 1}).to_string(),
+                )
             }
-            1 => active(sender, format!("{prefix}send"), pick(rng, BAD_JSON).to_string()),
+            1 => active(
+                sender,
+                format!("{prefix}send"),
+                pick(rng, BAD_JSON).to_string(),
+            ),
             2 => {
                 let bad = pick(rng, BAD_ACCOUNTS);
-                let name = if rng.random_bool(0.5) { "send" } else { "power_grant" };
+                let name = if rng.random_bool(0.5) {
+                    "send"
+                } else {
+                    "power_grant"
+                };
                 let json = json!({"to": bad, "amount": 10}).to_string();
                 active(sender, format!("{prefix}{name}"), json)
             }
@@ -135,7 +161,11 @@ impl TokenGen<'_> {
                 active(sender, format!("{prefix}{name}"), json)
             }
             4 => {
-                let name = if rng.random_bool(0.5) { "send" } else { "power_grant" };
+                let name = if rng.random_bool(0.5) {
+                    "send"
+                } else {
+                    "power_grant"
+                };
                 let json = json!({"to": sender, "amount": 5}).to_string();
                 active(sender, format!("{prefix}{name}"), json)
             }
@@ -159,7 +189,11 @@ impl TokenGen<'_> {
             }
             7 => {
                 // Zero where the contract forbids it.
-                let name = if rng.random_bool(0.5) { "send" } else { "power_up" };
+                let name = if rng.random_bool(0.5) {
+                    "send"
+                } else {
+                    "power_up"
+                };
                 let json = json!({"to": to, "amount": 0}).to_string();
                 active(sender, format!("{prefix}{name}"), json)
             }
