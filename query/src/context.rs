@@ -1,6 +1,7 @@
 //! [`AppContext`]: what every route reads (the catalog), writes through (the
 //! [`Control`]) and checks (the admin token), plus the built GraphQL schemas.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use state::projection::Projection;
@@ -9,6 +10,7 @@ use state::{Catalog, TokenEntry};
 use crate::control::Control;
 use crate::error::ApiError;
 use crate::graphql::{self, GlobalSchema, TokenSchema};
+use crate::limit::Limiter;
 use crate::metrics;
 
 /// Everything the HTTP application needs; cheap to clone.
@@ -19,6 +21,7 @@ pub struct AppContext {
     pub(crate) admin_token: Option<Arc<str>>,
     pub(crate) token_schema: TokenSchema,
     pub(crate) global_schema: GlobalSchema,
+    pub(crate) limiter: Option<Limiter>,
 }
 
 impl AppContext {
@@ -38,7 +41,16 @@ impl AppContext {
             catalog,
             control,
             admin_token: admin_token.filter(|t| !t.is_empty()).map(Arc::from),
+            limiter: None,
         }
+    }
+
+    /// Limits each client IP to `per_second` requests per second with
+    /// bursts of `burst`; above it requests get 429 `RATE_LIMITED`.
+    /// `/health`, `/ready` and `/metrics` are never limited. Off by default.
+    pub fn with_rate_limit(mut self, per_second: NonZeroU32, burst: NonZeroU32) -> Self {
+        self.limiter = Some(Limiter::new(per_second, burst));
+        self
     }
 
     /// The token, or 404 `TOKEN_NOT_FOUND`.

@@ -34,7 +34,10 @@ pub(crate) struct StateView {
     pub(crate) error: Option<String>,
 }
 
-pub(crate) fn token_state(entry: &TokenEntry, projection: &Projection) -> Result<StateView, ApiError> {
+pub(crate) fn token_state(
+    entry: &TokenEntry,
+    projection: &Projection,
+) -> Result<StateView, ApiError> {
     let meta = projection.meta().map_err(ApiError::from_state)?;
     let config = entry.config();
     let (status, error) = entry.status();
@@ -128,7 +131,10 @@ pub(crate) async fn transfers(
     projection: Projection,
     query: TransferQuery,
 ) -> Result<(Vec<TransferView>, Option<String>), ApiError> {
-    for name in [&query.account, &query.from, &query.to].into_iter().flatten() {
+    for name in [&query.account, &query.from, &query.to]
+        .into_iter()
+        .flatten()
+    {
         if !is_valid_account(name) {
             return Err(ApiError::invalid_account(name));
         }

@@ -53,18 +53,6 @@ pub(crate) struct RichView {
     pub(crate) power_raw: String,
 }
 
-impl RichView {
-    pub(crate) fn new(account: &str, s: &AccountState, decimals: u8) -> Self {
-        RichView {
-            account: account.to_string(),
-            balance: format_amount(u128::from(s.balance), decimals),
-            balance_raw: s.balance.to_string(),
-            power: format_amount(u128::from(s.power), decimals),
-            power_raw: s.power.to_string(),
-        }
-    }
-}
-
 /// One transfer.
 #[derive(Debug, Clone, Serialize, SimpleObject)]
 #[serde(rename_all = "camelCase")]
