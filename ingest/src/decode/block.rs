@@ -1,0 +1,336 @@
+//! Blocks in the appbase (block_api) and condenser forms.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use state::block::block_num_from_id;
+use state::BlockRef;
+
+use super::text::Text;
+use super::{DecodeError, OpFilter};
+
+/// One custom_json operation whose id passed the [`OpFilter`], in the form
+/// both chain encodings decode to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomJson {
+    /// Index of the transaction within the block.
+    pub trx_index: u32,
+    /// Index of the operation within the transaction.
+    pub op_index: u32,
+    /// Transaction id (40 hex characters).
+    pub trx_id: String,
+    /// The full custom_json id.
+    pub id: String,
+    /// `required_auths`.
+    pub required_auths: Vec<String>,
+    /// `required_posting_auths`.
+    pub required_posting_auths: Vec<String>,
+    /// The raw `json` string, unparsed.
+    pub json: String,
+}
+
+/// A decoded block: its identity, its parent and the custom_json operations
+/// that passed the filter, in chain order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedBlock {
+    /// Number, id and timestamp.
+    pub block: BlockRef,
+    /// Id of the parent block.
+    pub previous: String,
+    /// Number of transactions in the block.
+    pub transactions: usize,
+    /// Matching custom_json operations, by transaction then operation index.
+    pub ops: Vec<CustomJson>,
+}
+
+#[derive(Deserialize)]
+struct RawBlock<'a> {
+    #[serde(borrow)]
+    block_id: Text<'a>,
+    #[serde(borrow)]
+    previous: Text<'a>,
+    #[serde(borrow)]
+    timestamp: Text<'a>,
+    #[serde(borrow, default)]
+    transactions: Vec<&'a RawValue>,
+    #[serde(borrow, default)]
+    transaction_ids: Option<Vec<Text<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct RawTransaction<'a> {
+    #[serde(borrow, default)]
+    operations: Vec<&'a RawValue>,
+    #[serde(borrow, default)]
+    transaction_id: Option<Text<'a>>,
+}
+
+/// Appbase: `{"type":"custom_json_operation","value":{...}}`.
+#[derive(Deserialize)]
+struct AppbaseOp<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Text<'a>,
+    #[serde(borrow)]
+    value: &'a RawValue,
+}
+
+/// The custom_json body; the auths are only parsed once the id matched.
+#[derive(Deserialize)]
+struct RawCustomJson<'a> {
+    #[serde(borrow)]
+    id: Text<'a>,
+    #[serde(borrow)]
+    json: Text<'a>,
+    #[serde(borrow)]
+    required_auths: &'a RawValue,
+    #[serde(borrow)]
+    required_posting_auths: &'a RawValue,
+}
+
+fn malformed(message: String) -> DecodeError {
+    DecodeError::Malformed(message)
+}
+
+/// Decodes one block object (either form), keeping the custom_json
+/// operations that `filter` lets through.
+pub fn block(raw: &[u8], filter: &OpFilter) -> Result<DecodedBlock, DecodeError> {
+    let block: RawBlock<'_> =
+        serde_json::from_slice(raw).map_err(|e| DecodeError::json("block", e))?;
+    decode_raw_block(block, filter)
+}
+
+fn block_from_raw(raw: &RawValue, filter: &OpFilter) -> Result<DecodedBlock, DecodeError> {
+    let block: RawBlock<'_> =
+        serde_json::from_str(raw.get()).map_err(|e| DecodeError::json("block", e))?;
+    decode_raw_block(block, filter)
+}
+
+fn decode_raw_block(block: RawBlock<'_>, filter: &OpFilter) -> Result<DecodedBlock, DecodeError> {
+    let id = block.block_id.as_str();
+    let num = block_num_from_id(id)
+        .ok_or_else(|| malformed(format!("block id `{id}` is not 40 hex characters")))?;
+    let previous = block.previous.as_str();
+    if block_num_from_id(previous).is_none() {
+        return Err(malformed(format!(
+            "block {num}: previous id `{previous}` is not 40 hex characters"
+        )));
+    }
+    if let Some(ids) = &block.transaction_ids {
+        if ids.len() != block.transactions.len() {
+            return Err(malformed(format!(
+                "block {num}: {} transaction ids for {} transactions",
+                ids.len(),
+                block.transactions.len()
+            )));
+        }
+    }
+    let mut ops = Vec::new();
+    for (trx_index, raw_trx) in block.transactions.iter().enumerate() {
+        if !filter.may_match(raw_trx.get().as_bytes()) {
+            continue;
+        }
+        let trx_index = u32::try_from(trx_index)
+            .map_err(|_| malformed(format!("block {num}: too many transactions")))?;
+        let trx_id = block
+            .transaction_ids
+            .as_ref()
+            .and_then(|ids| ids.get(trx_index as usize));
+        decode_transaction(num, trx_index, raw_trx, trx_id, filter, &mut ops)?;
+    }
+    Ok(DecodedBlock {
+        block: BlockRef {
+            num,
+            id: id.to_owned(),
+            timestamp: block.timestamp.0.into_owned(),
+        },
+        previous: previous.to_owned(),
+        transactions: block.transactions.len(),
+        ops,
+    })
+}
+
+fn decode_transaction(
+    num: u64,
+    trx_index: u32,
+    raw: &RawValue,
+    listed_id: Option<&Text<'_>>,
+    filter: &OpFilter,
+    out: &mut Vec<CustomJson>,
+) -> Result<(), DecodeError> {
+    let trx: RawTransaction<'_> =
+        serde_json::from_str(raw.get()).map_err(|e| DecodeError::json("transaction", e))?;
+    let mut trx_id: Option<String> = None;
+    for (op_index, raw_op) in trx.operations.iter().enumerate() {
+        let Some(op) = custom_json(raw_op)? else {
+            continue;
+        };
+        if !filter.matches(op.id.as_str()) {
+            continue;
+        }
+        let op_index = u32::try_from(op_index)
+            .map_err(|_| malformed(format!("block {num}: too many operations")))?;
+        let trx_id = match &trx_id {
+            Some(id) => id.clone(),
+            None => {
+                let id = transaction_id(num, trx_index, listed_id, trx.transaction_id.as_ref())?;
+                trx_id = Some(id.clone());
+                id
+            }
+        };
+        out.push(CustomJson {
+            trx_index,
+            op_index,
+            trx_id,
+            id: op.id.0.into_owned(),
+            required_auths: auths(num, "required_auths", op.required_auths)?,
+            required_posting_auths: auths(
+                num,
+                "required_posting_auths",
+                op.required_posting_auths,
+            )?,
+            json: op.json.0.into_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// The custom_json body of an operation in either form, `None` for other
+/// operation types.
+fn custom_json(raw: &RawValue) -> Result<Option<RawCustomJson<'_>>, DecodeError> {
+    let text = raw.get();
+    let (kind, value) = match text.trim_start().as_bytes().first() {
+        Some(b'{') => {
+            let op: AppbaseOp<'_> =
+                serde_json::from_str(text).map_err(|e| DecodeError::json("operation", e))?;
+            (op.kind, op.value)
+        }
+        Some(b'[') => {
+            let op: (Text<'_>, &RawValue) =
+                serde_json::from_str(text).map_err(|e| DecodeError::json("operation", e))?;
+            op
+        }
+        _ => {
+            return Err(malformed(
+                "an operation is neither an object nor a [name, body] pair".into(),
+            ))
+        }
+    };
+    if !matches!(kind.as_str(), "custom_json_operation" | "custom_json") {
+        return Ok(None);
+    }
+    serde_json::from_str(value.get())
+        .map(Some)
+        .map_err(|e| DecodeError::json("custom_json operation", e))
+}
+
+fn transaction_id(
+    num: u64,
+    trx_index: u32,
+    listed: Option<&Text<'_>>,
+    own: Option<&Text<'_>>,
+) -> Result<String, DecodeError> {
+    let id = listed.or(own).ok_or_else(|| {
+        malformed(format!(
+            "block {num}: transaction {trx_index} has no id (no transaction_ids[{trx_index}] nor transaction_id)"
+        ))
+    })?;
+    let id = id.as_str();
+    if id.len() != 40 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(malformed(format!(
+            "block {num}: transaction {trx_index} id `{id}` is not 40 hex characters"
+        )));
+    }
+    Ok(id.to_owned())
+}
+
+fn auths(num: u64, field: &'static str, raw: &RawValue) -> Result<Vec<String>, DecodeError> {
+    serde_json::from_str(raw.get()).map_err(|e| {
+        malformed(format!(
+            "block {num}: custom_json {field} is not a list of names: {e}"
+        ))
+    })
+}
+
+/// `block_api.get_block` result: `{"block":{...}}`, or `{}` when the node
+/// has no such block (`Ok(None)`).
+pub fn get_block_result(
+    result: &[u8],
+    filter: &OpFilter,
+) -> Result<Option<DecodedBlock>, DecodeError> {
+    #[derive(Deserialize)]
+    struct Body<'a> {
+        #[serde(borrow, default)]
+        block: Option<&'a RawValue>,
+    }
+    let result: Body<'_> = serde_json::from_slice(result)
+        .map_err(|e| DecodeError::json("block_api.get_block result", e))?;
+    result
+        .block
+        .map(|raw| block_from_raw(raw, filter))
+        .transpose()
+}
+
+/// `condenser_api.get_block` result: the block itself, or `null` when the
+/// node has no such block (`Ok(None)`).
+pub fn condenser_block_result(
+    result: &[u8],
+    filter: &OpFilter,
+) -> Result<Option<DecodedBlock>, DecodeError> {
+    let raw: Option<&RawValue> = serde_json::from_slice(result)
+        .map_err(|e| DecodeError::json("condenser_api.get_block result", e))?;
+    raw.map(|raw| block_from_raw(raw, filter)).transpose()
+}
+
+/// `block_api.get_block_range` result: `{"blocks":[...]}`, in the node's order.
+pub fn block_range_result(
+    result: &[u8],
+    filter: &OpFilter,
+) -> Result<Vec<DecodedBlock>, DecodeError> {
+    #[derive(Deserialize)]
+    struct Body<'a> {
+        #[serde(borrow)]
+        blocks: Vec<&'a RawValue>,
+    }
+    let result: Body<'_> = serde_json::from_slice(result)
+        .map_err(|e| DecodeError::json("block_api.get_block_range result", e))?;
+    result
+        .blocks
+        .iter()
+        .map(|raw| block_from_raw(raw, filter))
+        .collect()
+}
+
+/// Checks that `blocks` are exactly `start..start + count`, each linked to
+/// the one before it by `previous`.
+pub fn check_range(blocks: &[DecodedBlock], start: u64, count: u32) -> Result<(), DecodeError> {
+    if blocks.len() != count as usize {
+        return Err(malformed(format!(
+            "asked for {count} blocks from {start}, the node returned {}",
+            blocks.len()
+        )));
+    }
+    let mut parent: Option<&str> = None;
+    for (expected, block) in (start..).zip(blocks) {
+        if block.block.num != expected {
+            return Err(malformed(format!(
+                "expected block {expected}, got block {} (id {})",
+                block.block.num, block.block.id
+            )));
+        }
+        if let Some(parent) = parent {
+            check_link(parent, block)?;
+        }
+        parent = Some(&block.block.id);
+    }
+    Ok(())
+}
+
+/// Checks that `block.previous` is `parent_id` (architecture.md invariant 4).
+pub fn check_link(parent_id: &str, block: &DecodedBlock) -> Result<(), DecodeError> {
+    if block.previous != parent_id {
+        return Err(malformed(format!(
+            "block {} (id {}) has previous {} but the block before it is {parent_id}",
+            block.block.num, block.block.id, block.previous
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,38 @@
+//! Decoding Hive JSON-RPC answers: the envelope, blocks in the appbase and
+//! condenser forms, and the dynamic global properties.
+//!
+//! Decoding works on borrowed data: transactions and operations stay
+//! `RawValue` slices of the input until an operation's custom_json id matches
+//! the [`OpFilter`]; a memchr prefilter skips whole transactions in which no
+//! registered prefix occurs. Malformed input gives a [`DecodeError`], never a
+//! panic.
+
+mod block;
+mod dgpo;
+mod envelope;
+mod error;
+mod filter;
+mod text;
+
+pub use block::{
+    block, block_range_result, check_link, check_range, condenser_block_result, get_block_result,
+    CustomJson, DecodedBlock,
+};
+pub use dgpo::{dynamic_global_properties, ChainHeads};
+pub use envelope::{envelope, rpc_error_object};
+pub use error::DecodeError;
+pub use filter::OpFilter;
+
+/// Decodes a whole `block_api.get_block_range` response body and checks it
+/// holds exactly blocks `start..start + count`, linked to each other.
+pub fn block_range_response(
+    body: &[u8],
+    start: u64,
+    count: u32,
+    filter: &OpFilter,
+) -> Result<Vec<DecodedBlock>, DecodeError> {
+    let result = envelope(body)?;
+    let blocks = block_range_result(result.get().as_bytes(), filter)?;
+    check_range(&blocks, start, count)?;
+    Ok(blocks)
+}
