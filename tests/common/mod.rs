@@ -1,6 +1,6 @@
 //! Shared helpers of the integration tests: run the real `honeygraph` binary,
 //! wait for conditions with deadlines, talk to it over HTTP.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 pub mod reference;
 
