@@ -1,6 +1,8 @@
 //! Replay on plain directories: from every checkpoint and from genesis it
 //! rebuilds exactly the live projection, without changing the log; a replay
 //! to a block shows that block's state until the next write catches up.
+// Helpers outside #[test] functions unwrap too: a failure is the test's failure.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

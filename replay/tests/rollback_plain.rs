@@ -1,6 +1,8 @@
 //! Rollback on plain directories: the result is exactly a fresh token fed
 //! the log up to the block, wherever the block lies relative to the
 //! checkpoints, and ingesting the same blocks again ends where it ended.
+// Helpers outside #[test] functions unwrap too: a failure is the test's failure.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 
