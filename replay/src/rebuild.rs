@@ -1,0 +1,165 @@
+//! Replay: rebuild the projection from a checkpoint (or genesis) and the
+//! log, without touching the log, and swap it in.
+//!
+//! The new projection is built in `state/replay.tmp/` while the old one
+//! keeps answering queries; the writer lock is held throughout, so ingest
+//! waits. The swap closes the old environment (the token answers 503 for
+//! that moment only) and renames the new `data.mdb` over the old one: a
+//! crash before the rename leaves the old projection, after it the new one;
+//! `replay.tmp` is removed on open either way.
+
+use std::fs;
+
+use state::{BlockRef, Projection};
+
+use crate::checkpoint::{check_fits_log, check_restored};
+use crate::crash::CrashPoint;
+use crate::error::ReplayError;
+use crate::fsutil;
+use crate::reapply::{boundary_at_or_below, reapply, Stop};
+use crate::runtime::{TokenRuntime, Writer};
+
+/// What a replay built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayReport {
+    /// The block the new projection stands at; `None` when it holds no block.
+    pub block: Option<BlockRef>,
+    /// Its `stateHash`.
+    pub state_hash: String,
+    /// Log records applied on top of the checkpoint (or genesis).
+    pub records: u64,
+    /// The checkpoint it started from, `None` for genesis.
+    pub checkpoint: Option<String>,
+}
+
+impl TokenRuntime {
+    /// Rebuilds the projection from the checkpoint named `from_checkpoint`
+    /// (genesis when `None`) by re-applying the log up to the last block
+    /// boundary at or below `to_block` (the end of the log when `None`), and
+    /// swaps it in. The log is not changed. `progress` gets (records
+    /// applied, records to apply).
+    ///
+    /// Stopping short of the log's end leaves the projection behind the
+    /// log, as after an unclean stop: queries see the state at that block
+    /// until the next writer call ([`TokenRuntime::apply_batch`], a
+    /// checkpoint, a rollback, or opening the token) applies the rest of
+    /// the log again.
+    pub fn replay(
+        &self,
+        from_checkpoint: Option<&str>,
+        to_block: Option<u64>,
+        progress: &dyn Fn(u64, u64),
+    ) -> Result<ReplayReport, ReplayError> {
+        let mut w = self.lock();
+        // Finishes an interrupted rollback first, so the log is final.
+        self.open_projection(&mut w)?;
+        let symbol = self.ctx.symbol.clone();
+        let base = match from_checkpoint {
+            None => None,
+            Some(name) => {
+                let all = self.ctx.store.list()?;
+                match all.iter().find(|c| c.name == name) {
+                    Some(found) => Some(found.clone()),
+                    None => {
+                        return Err(ReplayError::UnknownCheckpoint {
+                            symbol,
+                            name: name.to_string(),
+                            available: all.into_iter().map(|c| c.name).collect(),
+                        })
+                    }
+                }
+            }
+        };
+        if let Some(c) = &base {
+            check_fits_log(&symbol, &w.log, c)?;
+        }
+        let start = base.as_ref().map_or(0, |c| c.log_records);
+        let end = match to_block {
+            None => w.log.position().records,
+            Some(block) => {
+                if let Some(c) = base.as_ref().filter(|c| c.block > block) {
+                    return Err(ReplayError::BlockBelowCheckpoint {
+                        symbol,
+                        block,
+                        checkpoint: c.name.clone(),
+                    });
+                }
+                let last = w.log.position().last_block;
+                if last.is_none_or(|l| block > l) {
+                    return Err(ReplayError::BlockBeyondLog {
+                        symbol,
+                        block,
+                        last,
+                    });
+                }
+                boundary_at_or_below(&w.log, start, block)?.0
+            }
+        };
+        let work = self.ctx.replay_dir();
+        fsutil::remove_dir(&work)?;
+        fsutil::create_dir(&work)?;
+        let built = self.build(&w, base.as_ref(), start, end, progress);
+        let records = match built {
+            Ok(records) => records,
+            Err(e) => {
+                if let Err(cleanup) = fsutil::remove_dir(&work) {
+                    tracing::warn!(token = %symbol, %cleanup, "could not remove the replay's work directory");
+                }
+                return Err(e);
+            }
+        };
+        self.ctx.crash.check(CrashPoint::ReplayBeforeSwap)?;
+        let before = self.begin_swap();
+        let swapped = self.swap_in(&mut w);
+        self.end_swap(before, &swapped);
+        let projection = swapped?;
+        let meta = projection.meta()?;
+        Ok(ReplayReport {
+            block: meta.cursor,
+            state_hash: meta.state_hash,
+            records,
+            checkpoint: base.map(|c| c.name),
+        })
+    }
+
+    /// Builds the new projection in the work directory; returns the records applied.
+    fn build(
+        &self,
+        w: &Writer,
+        base: Option<&crate::CheckpointInfo>,
+        start: u64,
+        end: u64,
+        progress: &dyn Fn(u64, u64),
+    ) -> Result<u64, ReplayError> {
+        let work = self.ctx.replay_dir();
+        if let Some(c) = base {
+            self.ctx.store.materialize(c, &work)?;
+        }
+        let records = {
+            let projection = Projection::open(&work, &self.entry.config())?;
+            if let Some(c) = base {
+                check_restored(&self.ctx.symbol, &projection, c)?;
+            }
+            reapply(&w.log, &projection, start, end, progress, Stop::AtEnd)?
+        };
+        self.ctx.wait_closed(&work)?;
+        fsutil::sync_file(&work.join("data.mdb"))?;
+        Ok(records)
+    }
+
+    /// Replaces the live projection by the one built in the work directory.
+    fn swap_in(&self, w: &mut Writer) -> Result<Projection, ReplayError> {
+        let work = self.ctx.replay_dir();
+        self.close_projection(w)?;
+        let live = self.ctx.data_file();
+        fs::rename(work.join("data.mdb"), &live)
+            .map_err(|e| ReplayError::io("swapping in the replayed projection", &live, e))?;
+        fsutil::sync_dir(&self.ctx.layout.state_dir)?;
+        self.ctx.crash.check(CrashPoint::ReplayAfterRename)?;
+        fsutil::remove_dir(&work)?;
+        let projection = Projection::open(&self.ctx.layout.state_dir, &self.entry.config())?;
+        w.projection = Some(projection.clone());
+        self.entry.set_projection(projection.clone());
+        Ok(projection)
+    }
+}

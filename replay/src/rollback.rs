@@ -1,0 +1,210 @@
+//! Rollback to a block: cut the log after it, restore the newest checkpoint
+//! at or below it, re-apply the log up to it.
+//!
+//! The target is the last block boundary the log has at or below the block
+//! asked for (a batch ends with one `BlockEnd`, so the blocks inside a batch
+//! have none): the rollback reports the block it ended at, and ingest
+//! fetches again from the block after it.
+//!
+//! Crash safety: `rollback.pending` (the target) is written in the token's
+//! root before anything changes and removed when the projection is whole
+//! again. Every step is idempotent, so opening a token with the marker does
+//! the whole rollback again.
+
+use serde::{Deserialize, Serialize};
+use state::{BlockRef, Projection, TokenConfig};
+use tracing::{info, warn};
+
+use crate::checkpoint::{check_fits_log, check_restored};
+use crate::crash::CrashPoint;
+use crate::error::ReplayError;
+use crate::fsutil;
+use crate::reapply::{boundary_at_or_below, reapply, Stop};
+use crate::runtime::{Ctx, TokenRuntime, Writer};
+
+const MARKER: &str = "rollback.pending";
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Pending {
+    target_block: u64,
+}
+
+/// What a rollback did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackReport {
+    /// The block the token now stands at (the last block boundary at or
+    /// below the block asked for); `None` when no block is left.
+    pub block: Option<BlockRef>,
+    /// The projection's `stateHash` there.
+    pub state_hash: String,
+    /// The checkpoint restored, `None` when replayed from genesis.
+    pub checkpoint: Option<String>,
+    /// Log records re-applied on top of the checkpoint.
+    pub reapplied: u64,
+    /// Log records kept.
+    pub log_records: u64,
+    /// Checkpoints destroyed because they were above the block.
+    pub destroyed: Vec<String>,
+}
+
+impl TokenRuntime {
+    /// Rolls the token back to `block`: truncates the log after the last
+    /// block boundary at or below it, restores the newest checkpoint at or
+    /// below that (destroying the newer ones; genesis when there is none)
+    /// and re-applies the log from the checkpoint. Queries of this token
+    /// answer 503 meanwhile (status `rolling_back`); other tokens are not
+    /// affected. The cost depends on the distance to the checkpoint, not on
+    /// the token's history (with ZFS; without it, restoring copies the
+    /// checkpoint's LMDB file).
+    pub fn rollback_to(&self, block: u64) -> Result<RollbackReport, ReplayError> {
+        let config = self.entry.config();
+        let mut w = self.lock();
+        let projection = self.open_projection(&mut w)?;
+        let meta = projection.meta()?;
+        drop(projection);
+        let cursor = meta.cursor.as_ref().map(|c| c.num);
+        if cursor.is_none_or(|c| block > c) {
+            return Err(ReplayError::BlockAboveCursor {
+                symbol: self.ctx.symbol.clone(),
+                block,
+                cursor,
+            });
+        }
+        if cursor == Some(block) && meta.log_records == w.log.position().records {
+            return Ok(RollbackReport {
+                block: meta.cursor,
+                state_hash: meta.state_hash,
+                checkpoint: None,
+                reapplied: 0,
+                log_records: meta.log_records,
+                destroyed: Vec::new(),
+            });
+        }
+        let before = self.begin_swap();
+        let result = self.rollback_closed(&mut w, &config, block);
+        if result.is_ok() {
+            if let Some(p) = &w.projection {
+                self.entry.set_projection(p.clone());
+            }
+        }
+        self.end_swap(before, &result);
+        if let Ok(report) = &result {
+            info!(
+                token = %self.ctx.symbol,
+                block = report.block.as_ref().map(|b| b.num),
+                checkpoint = report.checkpoint.as_deref().unwrap_or("genesis"),
+                reapplied = report.reapplied,
+                "rolled back"
+            );
+        }
+        result
+    }
+
+    fn rollback_closed(
+        &self,
+        w: &mut Writer,
+        config: &TokenConfig,
+        block: u64,
+    ) -> Result<RollbackReport, ReplayError> {
+        self.close_projection(w)?;
+        mark_pending(&self.ctx, block)?;
+        self.ctx.crash.check(CrashPoint::RollbackAfterMarker)?;
+        let report = run(&self.ctx, w, config, block)?;
+        clear_pending(&self.ctx)?;
+        Ok(report)
+    }
+}
+
+fn marker_path(ctx: &Ctx) -> std::path::PathBuf {
+    ctx.layout.root.join(MARKER)
+}
+
+fn mark_pending(ctx: &Ctx, target_block: u64) -> Result<(), ReplayError> {
+    fsutil::write_json(&marker_path(ctx), &Pending { target_block })
+}
+
+/// The target of a rollback a crash interrupted, if any.
+pub(crate) fn pending_target(ctx: &Ctx) -> Result<Option<u64>, ReplayError> {
+    Ok(fsutil::read_json::<Pending>(&marker_path(ctx))?.map(|p| p.target_block))
+}
+
+pub(crate) fn clear_pending(ctx: &Ctx) -> Result<(), ReplayError> {
+    fsutil::remove_file(&marker_path(ctx))
+}
+
+/// The rollback itself, with the projection's environment closed; leaves
+/// the reopened projection in `w`. Idempotent, so it can be run again after
+/// a crash at any step.
+pub(crate) fn run(
+    ctx: &Ctx,
+    w: &mut Writer,
+    config: &TokenConfig,
+    target: u64,
+) -> Result<RollbackReport, ReplayError> {
+    let mut checkpoints = ctx.store.list()?;
+    let mut destroyed = Vec::new();
+    // Checkpoints above the target describe blocks the log is about to lose.
+    for c in checkpoints.iter().rev().filter(|c| c.block > target) {
+        ctx.store.destroy(&c.name)?;
+        destroyed.push(c.name.clone());
+    }
+    checkpoints.retain(|c| c.block <= target);
+    ctx.crash.check(CrashPoint::RollbackAfterDestroy)?;
+    let mut base = None;
+    while let Some(c) = checkpoints.pop() {
+        match check_fits_log(&ctx.symbol, &w.log, &c) {
+            Ok(()) => {
+                base = Some(c);
+                break;
+            }
+            Err(e) => {
+                // It can never fit again: the log only loses records below it by truncation.
+                warn!(token = %ctx.symbol, checkpoint = %c.name, error = %e, "destroying a checkpoint that does not fit the log");
+                ctx.store.destroy(&c.name)?;
+                destroyed.push(c.name.clone());
+            }
+        }
+    }
+    w.newest_checkpoint = base.as_ref().map(|c| c.block);
+    let start = base.as_ref().map_or(0, |c| c.log_records);
+    let (end, _) = boundary_at_or_below(&w.log, start, target)?;
+    if end < w.log.position().records {
+        w.log.truncate_to_records(end)?;
+    }
+    ctx.crash.check(CrashPoint::RollbackAfterTruncate)?;
+    let state_dir = &ctx.layout.state_dir;
+    match &base {
+        Some(c) => ctx.store.restore_live(c, state_dir)?,
+        None => {
+            fsutil::remove_file(&ctx.data_file())?;
+            fsutil::remove_file(&state_dir.join("lock.mdb"))?;
+        }
+    }
+    ctx.crash.check(CrashPoint::RollbackAfterRestore)?;
+    let projection = Projection::open(state_dir, config)?;
+    if let Some(c) = &base {
+        check_restored(&ctx.symbol, &projection, c)?;
+    }
+    let stop = if ctx.crash.armed(CrashPoint::RollbackMidReapply) {
+        Stop::Midway
+    } else {
+        Stop::AtEnd
+    };
+    let reapplied = reapply(&w.log, &projection, start, end, &|_, _| {}, stop)?;
+    if stop == Stop::Midway {
+        return Err(ReplayError::SimulatedCrash(CrashPoint::RollbackMidReapply));
+    }
+    // The marker goes next: what it protected must be on disk first.
+    fsutil::sync_file(&ctx.data_file())?;
+    let meta = projection.meta()?;
+    w.projection = Some(projection);
+    Ok(RollbackReport {
+        block: meta.cursor,
+        state_hash: meta.state_hash,
+        checkpoint: base.map(|c| c.name),
+        reapplied,
+        log_records: end,
+        destroyed,
+    })
+}
