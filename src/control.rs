@@ -75,7 +75,7 @@ impl Control for ServeControl {
         }
         // Open the datasets first: a token whose data cannot be created is
         // never registered.
-        let runtime = TokenRuntime::open(self.backend.as_ref(), config.clone())
+        let runtime = TokenRuntime::open(self.backend.clone(), config.clone())
             .map_err(|e| ControlError::Failed(format!("cannot open the datasets of {}: {e}", config.symbol)))?;
         registry.add(config.clone())?;
         self.catalog.insert(runtime.entry().clone());

@@ -29,7 +29,7 @@ pub(crate) async fn run(settings: Settings, banner: Option<Banner>) -> anyhow::R
 
     for config in registry.tokens() {
         let symbol = config.symbol.clone();
-        let runtime = TokenRuntime::open(backend.as_ref(), config.clone())
+        let runtime = TokenRuntime::open(backend.clone(), config.clone())
             .with_context(|| format!("cannot open token {symbol}"))?;
         catalog.insert(runtime.entry().clone());
         ingest.add_token(runtime);

@@ -50,7 +50,7 @@ fn open_token(data: &Path, symbol: &str, prefix: &str, start: u64) -> Arc<TokenR
         start_block: Some(start.into()),
         ..TokenSpec::default()
     };
-    TokenRuntime::open(&backend, spec.resolve(start).unwrap()).unwrap()
+    TokenRuntime::open(Arc::new(backend), spec.resolve(start).unwrap()).unwrap()
 }
 
 /// The ops whose longest prefix among `tokens` (prefix, start) is `prefix`,
