@@ -42,6 +42,15 @@ pub(crate) struct SettingsArgs {
     /// Bearer token that write and admin endpoints require.
     #[arg(long, global = true, env = "HONEYGRAPH_ADMIN_TOKEN", hide_env_values = true)]
     pub(crate) admin_token: Option<String>,
+    /// Take a checkpoint every this many blocks (0: only on demand).
+    #[arg(long, global = true, env = "HONEYGRAPH_CHECKPOINT_EVERY")]
+    pub(crate) checkpoint_every: Option<u64>,
+    /// Keep this many newest checkpoints per token.
+    #[arg(long, global = true, env = "HONEYGRAPH_CHECKPOINT_KEEP_LAST")]
+    pub(crate) checkpoint_keep_last: Option<usize>,
+    /// Also keep the newest checkpoint of each of this many last days.
+    #[arg(long, global = true, env = "HONEYGRAPH_CHECKPOINT_KEEP_DAILY")]
+    pub(crate) checkpoint_keep_daily: Option<usize>,
 }
 
 /// Follow mode.

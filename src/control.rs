@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use datasets::DatasetBackend;
 use ingest::Ingest;
 use query::{Control, ControlError, TokenPatch};
-use replay::TokenRuntime;
+use replay::{CheckpointPolicy, TokenRuntime};
 use state::{Catalog, Registry, TokenConfig, TokenSpec};
 use tracing::{info, warn};
 
@@ -15,6 +15,7 @@ use tracing::{info, warn};
 pub(crate) struct ServeControl {
     registry: Mutex<Registry>,
     backend: Arc<dyn DatasetBackend>,
+    checkpoints: CheckpointPolicy,
     catalog: Arc<Catalog>,
     ingest: Arc<Ingest>,
 }
@@ -23,12 +24,14 @@ impl ServeControl {
     pub(crate) fn new(
         registry: Registry,
         backend: Arc<dyn DatasetBackend>,
+        checkpoints: CheckpointPolicy,
         catalog: Arc<Catalog>,
         ingest: Arc<Ingest>,
     ) -> Self {
         ServeControl {
             registry: Mutex::new(registry),
             backend,
+            checkpoints,
             catalog,
             ingest,
         }
@@ -75,7 +78,7 @@ impl Control for ServeControl {
         }
         // Open the datasets first: a token whose data cannot be created is
         // never registered.
-        let runtime = TokenRuntime::open(self.backend.clone(), config.clone())
+        let runtime = TokenRuntime::open_with(self.backend.clone(), config.clone(), self.checkpoints)
             .map_err(|e| ControlError::Failed(format!("cannot open the datasets of {}: {e}", config.symbol)))?;
         registry.add(config.clone())?;
         self.catalog.insert(runtime.entry().clone());

@@ -1,8 +1,10 @@
 //! The `honeygraph` binary: command-line wiring only. Each command builds the
 //! crates' pieces and connects them; the logic lives in the crates.
 
+mod admin_cmd;
 mod cli;
 mod control;
+mod data_lock;
 mod demo;
 mod export;
 mod logging;
@@ -12,6 +14,7 @@ mod token_cmd;
 
 use clap::Parser;
 
+use crate::admin_cmd::AdminAction;
 use crate::cli::{Cli, Command};
 use crate::settings::Settings;
 
@@ -24,12 +27,16 @@ fn main() -> anyhow::Result<()> {
         Command::Demo(args) => runtime()?.block_on(demo::run(settings, args)),
         Command::Token(command) => token_cmd::run(&settings, command),
         Command::Export { symbol, format } => export::run(&settings, &symbol, format),
-        Command::Snapshot { .. }
-        | Command::Snapshots { .. }
-        | Command::Replay { .. }
-        | Command::Rollback { .. } => anyhow::bail!(
-            "checkpoints, replay and rollback are not available in this version yet"
-        ),
+        Command::Snapshot { symbol } => admin_cmd::run(&settings, &symbol, AdminAction::Snapshot),
+        Command::Snapshots { symbol } => admin_cmd::run(&settings, &symbol, AdminAction::Snapshots),
+        Command::Replay {
+            symbol,
+            from_snapshot,
+            to_block,
+        } => admin_cmd::run(&settings, &symbol, AdminAction::Replay { from_snapshot, to_block }),
+        Command::Rollback { symbol, to_block } => {
+            admin_cmd::run(&settings, &symbol, AdminAction::Rollback { to_block })
+        }
     }
 }
 

@@ -20,8 +20,7 @@ use crate::settings::Settings;
 pub(crate) type Banner = Box<dyn FnOnce(SocketAddr) + Send>;
 
 pub(crate) async fn run(settings: Settings, banner: Option<Banner>) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&settings.data_path)
-        .with_context(|| format!("cannot create DATA_PATH {}", settings.data_path.display()))?;
+    let _lock = crate::data_lock::lock(&settings.data_path)?;
     let backend = datasets::open_backend(settings.zfs_parent.as_deref(), &settings.data_path)?;
     let registry = Registry::open(settings.registry_path())?;
     let catalog = Arc::new(Catalog::new());
@@ -29,14 +28,20 @@ pub(crate) async fn run(settings: Settings, banner: Option<Banner>) -> anyhow::R
 
     for config in registry.tokens() {
         let symbol = config.symbol.clone();
-        let runtime = TokenRuntime::open(backend.clone(), config.clone())
+        let runtime = TokenRuntime::open_with(backend.clone(), config.clone(), settings.checkpoints)
             .with_context(|| format!("cannot open token {symbol}"))?;
         catalog.insert(runtime.entry().clone());
         ingest.add_token(runtime);
         info!(token = %symbol, "token opened");
     }
 
-    let control = Arc::new(ServeControl::new(registry, backend, catalog.clone(), ingest.clone()));
+    let control = Arc::new(ServeControl::new(
+        registry,
+        backend,
+        settings.checkpoints,
+        catalog.clone(),
+        ingest.clone(),
+    ));
     let context = query::AppContext::new(catalog.clone(), control, settings.admin_token.clone());
 
     let addr: SocketAddr = format!("{}:{}", settings.bind, settings.port)

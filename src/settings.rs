@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 
+use replay::{CheckpointPolicy, RetentionPolicy};
+
 use crate::cli::{FollowArg, SettingsArgs};
 
 /// Default Hive API nodes (interfaces.md).
@@ -22,6 +24,9 @@ struct FileSettings {
     follow: Option<FollowArg>,
     zfs_parent: Option<String>,
     admin_token: Option<String>,
+    checkpoint_every: Option<u64>,
+    checkpoint_keep_last: Option<usize>,
+    checkpoint_keep_daily: Option<usize>,
 }
 
 /// The settings every command runs with.
@@ -34,6 +39,8 @@ pub(crate) struct Settings {
     pub(crate) follow: FollowArg,
     pub(crate) zfs_parent: Option<String>,
     pub(crate) admin_token: Option<String>,
+    /// When checkpoints are taken and how many are kept.
+    pub(crate) checkpoints: CheckpointPolicy,
 }
 
 impl Settings {
@@ -60,12 +67,33 @@ impl Settings {
             follow: args.follow.or(file.follow).unwrap_or(FollowArg::Irreversible),
             zfs_parent: args.zfs_parent.clone().or(file.zfs_parent).filter(|p| !p.is_empty()),
             admin_token,
+            checkpoints: checkpoint_policy(args, &file),
         })
     }
 
     /// Where the registry file lives.
     pub(crate) fn registry_path(&self) -> PathBuf {
         self.data_path.join("registry.json")
+    }
+}
+
+fn checkpoint_policy(args: &SettingsArgs, file: &FileSettings) -> CheckpointPolicy {
+    let default = CheckpointPolicy::default();
+    CheckpointPolicy {
+        every_blocks: args
+            .checkpoint_every
+            .or(file.checkpoint_every)
+            .unwrap_or(default.every_blocks),
+        retention: RetentionPolicy {
+            keep_last: args
+                .checkpoint_keep_last
+                .or(file.checkpoint_keep_last)
+                .unwrap_or(default.retention.keep_last),
+            keep_daily: args
+                .checkpoint_keep_daily
+                .or(file.checkpoint_keep_daily)
+                .unwrap_or(default.retention.keep_daily),
+        },
     }
 }
 
@@ -91,7 +119,7 @@ mod tests {
     fn flags_win_over_the_file_and_defaults_fill_the_rest() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("honeygraph.toml");
-        std::fs::write(&path, "port = 5000\ndata_path = \"/srv/hg\"\nhive_nodes = [\"http://a\", \"http://b\"]\nfollow = \"head\"\n")
+        std::fs::write(&path, "port = 5000\ndata_path = \"/srv/hg\"\nhive_nodes = [\"http://a\", \"http://b\"]\nfollow = \"head\"\ncheckpoint_every = 500\n")
             .expect("write");
         let args = SettingsArgs {
             config: Some(path),
@@ -104,6 +132,8 @@ mod tests {
         assert_eq!(settings.hive_nodes, ["http://a", "http://b"]);
         assert_eq!(settings.follow, FollowArg::Head);
         assert_eq!(settings.admin_token, None);
+        assert_eq!(settings.checkpoints.every_blocks, 500);
+        assert_eq!(settings.checkpoints.retention, RetentionPolicy::default());
     }
 
     #[test]

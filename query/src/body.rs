@@ -70,3 +70,21 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
 ) -> Result<T, ApiError> {
     parse(&json_bytes(req, body).await?)
 }
+
+/// Like [`read_json`], but a request with no `Content-Type` and an empty
+/// body stands for `T::default()` (every field of `T` is optional). A
+/// non-empty body still needs `Content-Type: application/json`.
+pub(crate) async fn read_optional_json<T: DeserializeOwned + Default>(
+    req: &Request,
+    body: Body,
+) -> Result<T, ApiError> {
+    let has_type = req.headers().get(header::CONTENT_TYPE).is_some();
+    let empty = req
+        .headers()
+        .typed_get::<ContentLength>()
+        .is_some_and(|ContentLength(n)| n == 0);
+    if !has_type && (empty || body.is_empty()) {
+        return Ok(T::default());
+    }
+    read_json(req, body).await
+}

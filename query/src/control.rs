@@ -18,6 +18,22 @@ pub trait Control: Send + Sync + 'static {
     fn update_token(&self, symbol: &str, patch: TokenPatch) -> Result<TokenConfig, ControlError>;
     /// Stops indexing; with `purge` destroys the token's data too.
     fn remove_token(&self, symbol: &str, purge: bool) -> Result<(), ControlError>;
+    /// Takes a checkpoint of the token now, at its current block; answers
+    /// the checkpoint's description (`name`, `block`, `stateHash`, ...).
+    fn checkpoint(&self, symbol: &str) -> Result<serde_json::Value, ControlError>;
+    /// The token's checkpoints, oldest first.
+    fn checkpoints(&self, symbol: &str) -> Result<Vec<serde_json::Value>, ControlError>;
+    /// Undoes everything above `to_block` (a bad fork); answers where the
+    /// token landed. The token answers 503 while its projection is swapped.
+    fn rollback(&self, symbol: &str, to_block: u64) -> Result<serde_json::Value, ControlError>;
+    /// Rebuilds the projection from a checkpoint (or genesis) and the log, up
+    /// to `to_block` (or the end of the log).
+    fn replay(
+        &self,
+        symbol: &str,
+        from_snapshot: Option<String>,
+        to_block: Option<u64>,
+    ) -> Result<serde_json::Value, ControlError>;
 }
 
 /// Body of `PUT /registry/tokens/:symbol`: the fields that may change.

@@ -37,6 +37,7 @@ mod health;
 mod limit;
 mod metrics;
 mod reads;
+mod admin;
 mod registry;
 mod rest;
 mod views;
@@ -54,6 +55,7 @@ pub fn app(context: AppContext) -> impl Endpoint<Output = Response> {
     let mut route = Route::new();
     route = health::routes(route);
     route = registry::routes(route);
+    route = admin::routes(route);
     route = graphql::routes(route);
     route = rest::routes(route);
     let limiter = context.limiter.clone();

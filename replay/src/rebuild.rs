@@ -20,7 +20,8 @@ use crate::reapply::{boundary_at_or_below, reapply, Stop};
 use crate::runtime::{TokenRuntime, Writer};
 
 /// What a replay built.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReplayReport {
     /// The block the new projection stands at; `None` when it holds no block.
     pub block: Option<BlockRef>,

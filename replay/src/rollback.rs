@@ -31,7 +31,8 @@ struct Pending {
 }
 
 /// What a rollback did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RollbackReport {
     /// The block the token now stands at (the last block boundary at or
     /// below the block asked for); `None` when no block is left.

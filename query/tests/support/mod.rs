@@ -10,7 +10,7 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 
 use query::{AppContext, Control, ControlError, TokenPatch};
-use serde_json::Value;
+use serde_json::{json, Value};
 use state::block::BlockRef;
 use state::token::{Features, Genesis};
 use state::{Catalog, LogRecord, Projection, TokenConfig, TokenEntry, TokenOp, TokenSpec};
@@ -130,6 +130,25 @@ pub fn test_records() -> Vec<LogRecord> {
 pub struct FakeControl {
     pub tokens: Mutex<BTreeMap<String, TokenConfig>>,
     pub removed: Mutex<Vec<(String, bool)>>,
+    /// Admin calls as (what, symbol, argument) in order.
+    pub admin_calls: Mutex<Vec<(String, String, String)>>,
+}
+
+impl FakeControl {
+    fn known(&self, symbol: &str) -> Result<(), ControlError> {
+        if self.tokens.lock().unwrap().contains_key(symbol) || ["TEST", "ZERO"].contains(&symbol) {
+            Ok(())
+        } else {
+            Err(ControlError::NotFound(symbol.into()))
+        }
+    }
+
+    fn record(&self, what: &str, symbol: &str, argument: String) {
+        self.admin_calls
+            .lock()
+            .unwrap()
+            .push((what.into(), symbol.into(), argument));
+    }
 }
 
 impl Control for FakeControl {
@@ -165,6 +184,40 @@ impl Control for FakeControl {
             .ok_or_else(|| ControlError::NotFound(symbol.into()))?;
         self.removed.lock().unwrap().push((symbol.into(), purge));
         Ok(())
+    }
+
+    fn checkpoint(&self, symbol: &str) -> Result<Value, ControlError> {
+        self.known(symbol)?;
+        self.record("checkpoint", symbol, String::new());
+        Ok(json!({"name": "b45", "block": 45}))
+    }
+
+    fn checkpoints(&self, symbol: &str) -> Result<Vec<Value>, ControlError> {
+        self.known(symbol)?;
+        Ok(vec![json!({"name": "b45", "block": 45})])
+    }
+
+    fn rollback(&self, symbol: &str, to_block: u64) -> Result<Value, ControlError> {
+        self.known(symbol)?;
+        if to_block > 45 {
+            return Err(ControlError::Invalid {
+                field: "toBlock".into(),
+                reason: format!("{to_block} is above the token's block 45"),
+            });
+        }
+        self.record("rollback", symbol, to_block.to_string());
+        Ok(json!({"block": to_block}))
+    }
+
+    fn replay(
+        &self,
+        symbol: &str,
+        from_snapshot: Option<String>,
+        to_block: Option<u64>,
+    ) -> Result<Value, ControlError> {
+        self.known(symbol)?;
+        self.record("replay", symbol, format!("{from_snapshot:?} {to_block:?}"));
+        Ok(json!({"block": to_block.unwrap_or(45)}))
     }
 }
 

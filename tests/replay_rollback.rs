@@ -1,0 +1,185 @@
+//! Checkpoints, replay and rollback through the real binary: the admin API
+//! while the server runs, the CLI with the server stopped, and SIGKILL in
+//! the middle of a checkpoint, a replay and a rollback. Every path must end
+//! on the same `stateHash` as the live token.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::{wait_until, Server, ADMIN_TOKEN};
+use hivesim::{SimConfig, SimNode};
+use serde_json::{json, Value};
+
+const SYMBOL: &str = "ABC";
+
+fn start_sim() -> SimNode {
+    SimNode::start_in_background(SimConfig {
+        seed: 5,
+        history: 1_500,
+        block_interval: None,
+        prefixes: vec!["abc_".to_string()],
+        token_ops_per_block: 6.0,
+        ..SimConfig::default()
+    })
+    .expect("start the simulated Hive node")
+}
+
+fn serve(data: &Path, sim: &SimNode) -> Server {
+    Server::start(data, &sim.url(), &[("HONEYGRAPH_CHECKPOINT_EVERY", "200")])
+}
+
+fn register(server: &Server, sim: &SimNode) {
+    let balances: serde_json::Map<String, Value> = sim.accounts().into_iter().map(|a| (a, json!(5_000_000))).collect();
+    let body = json!({
+        "symbol": SYMBOL, "opPrefix": "abc_", "startBlock": sim.first_block(),
+        "powerDownInterval": 30, "genesis": {"balances": balances},
+    });
+    let (status, answer) = server.post("/registry/tokens", &body);
+    assert_eq!(status, 201, "{answer}");
+}
+
+/// `(lastBlock, stateHash)` once the token stands at `target`.
+fn wait_for(server: &Server, target: u64) -> String {
+    wait_until(&format!("{SYMBOL} at block {target}"), Duration::from_secs(120), || {
+        let (status, state) = server.get(&format!("/{SYMBOL}/state"));
+        (status == 200 && state["lastBlock"] == target).then(|| state["stateHash"].as_str().map(String::from))?
+    })
+}
+
+fn admin(server: &Server, path: &str, body: &Value) -> (u16, Value) {
+    server.post(&format!("/admin/tokens/{SYMBOL}/{path}"), body)
+}
+
+/// Runs `honeygraph ARGS` against `data` (no server: the CLI opens the token itself).
+fn cli(data: &Path, port: u16, admin_token: Option<&str>, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_honeygraph"));
+    command
+        .args(args)
+        .env("DATA_PATH", data)
+        .env("PORT", port.to_string())
+        .env("HONEYGRAPH_BIND", "127.0.0.1")
+        .env("HONEYGRAPH_CHECKPOINT_EVERY", "200")
+        .env("RUST_LOG", "warn")
+        .env_remove("ZFS_PARENT")
+        .env_remove("HONEYGRAPH_ADMIN_TOKEN");
+    if let Some(token) = admin_token {
+        command.env("HONEYGRAPH_ADMIN_TOKEN", token);
+    }
+    command
+}
+
+fn run_ok(mut command: Command) -> Value {
+    let Output { status, stdout, stderr } = command.output().expect("run honeygraph");
+    assert!(status.success(), "honeygraph failed: {}", String::from_utf8_lossy(&stderr));
+    serde_json::from_slice(&stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&stdout)))
+}
+
+#[test]
+fn admin_api_checkpoints_replays_and_rolls_back_while_serving() {
+    let sim = start_sim();
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = serve(data.path(), &sim);
+    register(&server, &sim);
+    let target = sim.irreversible();
+    let live_hash = wait_for(&server, target);
+
+    // Checkpoints were taken along the way, and one more on demand.
+    let (status, listed) = server_get_admin(&server, "snapshots");
+    assert_eq!(status, 200, "{listed}");
+    let automatic = listed["snapshots"].as_array().expect("snapshots").clone();
+    assert!(!automatic.is_empty(), "no automatic checkpoint with HONEYGRAPH_CHECKPOINT_EVERY=200: {listed}");
+    let (status, taken) = admin(&server, "snapshot", &json!({}));
+    assert_eq!(status, 201, "{taken}");
+    assert_eq!(taken["block"], target);
+    assert_eq!(taken["name"], format!("b{target}"));
+    assert_eq!(taken["stateHash"], live_hash.as_str());
+
+    // Replay from genesis and from the oldest checkpoint: the same state.
+    let (status, report) = admin(&server, "replay", &json!({}));
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["stateHash"], live_hash.as_str(), "replay from genesis");
+    let oldest = automatic[0]["name"].as_str().expect("name").to_string();
+    let (status, report) = admin(&server, "replay", &json!({"fromSnapshot": oldest}));
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["stateHash"], live_hash.as_str(), "replay from {oldest}");
+    let (status, refused) = admin(&server, "replay", &json!({"fromSnapshot": "b1"}));
+    assert!((400..500).contains(&status), "an unknown checkpoint is the caller's error: {status} {refused}");
+
+    // Roll back 20 blocks: the token goes back, then ingest brings it to the same state.
+    let (status, report) = admin(&server, "rollback", &json!({"toBlock": target - 20}));
+    assert_eq!(status, 200, "{report}");
+    let landed = report["block"]["num"].as_u64().expect("landed block");
+    assert!(landed <= target - 20, "{report}");
+    assert_eq!(wait_for(&server, target), live_hash, "after the rollback, catching up gives the same state");
+
+    // The CLI goes through the admin API while the server holds the data directory.
+    let listed = run_ok(cli(data.path(), server.port, Some(ADMIN_TOKEN), &["snapshots", SYMBOL]));
+    assert!(listed["snapshots"].as_array().is_some_and(|s| !s.is_empty()), "{listed}");
+    let output = cli(data.path(), server.port, None, &["rollback", SYMBOL, "--to-block", "1"]).output().expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("HONEYGRAPH_ADMIN_TOKEN"), "{stderr}");
+}
+
+fn server_get_admin(server: &Server, path: &str) -> (u16, Value) {
+    let response = reqwest::blocking::Client::new()
+        .get(server.url(&format!("/admin/tokens/{SYMBOL}/{path}")))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .expect("GET");
+    let status = response.status().as_u16();
+    (status, response.json().unwrap_or(Value::Null))
+}
+
+/// Starts `honeygraph ARGS`, waits until `marker` exists (the operation is
+/// under way), then SIGKILLs it. Returns whether the kill landed mid-way.
+fn kill_when(mut command: Command, marker: &Path) -> bool {
+    let mut child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
+    let landed = wait_until("the operation to start or end", Duration::from_secs(60), || {
+        if marker.exists() {
+            return Some(true);
+        }
+        child.try_wait().ok().flatten().map(|_| false)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    landed
+}
+
+#[test]
+fn offline_cli_and_sigkill_mid_operation_recover_to_the_live_state() {
+    let sim = start_sim();
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut server = serve(data.path(), &sim);
+    register(&server, &sim);
+    let target = sim.irreversible();
+    let live_hash = wait_for(&server, target);
+    let port = server.port;
+    let status = server.terminate();
+    assert!(status.success(), "SIGTERM must end the server cleanly: {status}");
+
+    let root = data.path().join("tokens").join(SYMBOL);
+    // Offline replay and rollback from the CLI.
+    let report = run_ok(cli(data.path(), port, None, &["replay", SYMBOL]));
+    assert_eq!(report["stateHash"], live_hash.as_str(), "{report}");
+    let report = run_ok(cli(data.path(), port, None, &["snapshot", SYMBOL]));
+    assert_eq!(report["block"], target, "{report}");
+
+    // SIGKILL in the middle of each operation; a restart must recover.
+    let mut landed = Vec::new();
+    landed.push(kill_when(cli(data.path(), port, None, &["replay", SYMBOL]), &root.join("state").join("replay.tmp")));
+    landed.push(kill_when(
+        cli(data.path(), port, None, &["rollback", SYMBOL, "--to-block", &(target - 700).to_string()]),
+        &root.join("rollback.pending"),
+    ));
+    eprintln!("kills that landed mid-operation: {landed:?}");
+
+    let server = serve(data.path(), &sim);
+    assert_eq!(wait_for(&server, target), live_hash, "after the kills, the token recovers to the live state");
+    let (status, state) = server.get(&format!("/{SYMBOL}/state"));
+    assert_eq!(status, 200);
+    assert_eq!(state["status"], "live", "{state}");
+}
