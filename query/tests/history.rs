@@ -240,6 +240,16 @@ async fn graphql_account_token_transfers_and_accounts_as_of_a_block() {
             "{ tokens { symbol _meta { earliestBlock stateHash } } }",
         )
         .await;
+    let at_nine = f
+        .graphql(
+            "/graphql",
+            r#"{ token(symbol: "test", block: 9) { holders account(name: "alice") { balance block } } }"#,
+        )
+        .await;
+    let token = &at_nine["data"]["token"];
+    assert_eq!(token["holders"], 3, "{at_nine}");
+    assert_eq!(token["account"]["balance"], "1000.000", "{at_nine}");
+    assert_eq!(token["account"]["block"], 9, "{at_nine}");
     let tokens = body["data"]["tokens"].as_array().unwrap();
     assert!(!tokens.is_empty(), "{body}");
     assert!(
