@@ -56,14 +56,24 @@ impl ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", message)
     }
 
-    /// A state read failed: a cursor we did not give out is the caller's
-    /// fault, anything else (LMDB, corruption) is ours.
+    /// A state read failed: a cursor we did not give out or a block out of
+    /// the history's range is the caller's fault, anything else (LMDB,
+    /// corruption) is ours.
     pub(crate) fn from_state(e: StateError) -> Self {
+        let message = e.to_string();
         match e {
             StateError::InvalidArgument(message) => {
                 ApiError::bad_request("INVALID_CURSOR", message)
             }
-            other => ApiError::internal(other.to_string()),
+            // Gone: the history was there once (or the block is before the token).
+            StateError::HistoryPruned { .. } => {
+                ApiError::new(StatusCode::GONE, "HISTORY_PRUNED", message)
+            }
+            StateError::BlockNotIndexed { .. } => {
+                ApiError::bad_request("BLOCK_NOT_YET_INDEXED", message)
+            }
+            StateError::Unsupported(_) => ApiError::bad_request("UNSUPPORTED_QUERY", message),
+            _ => ApiError::internal(message),
         }
     }
 

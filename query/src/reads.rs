@@ -6,7 +6,7 @@ use serde::Serialize;
 use state::account::is_valid_account;
 use state::amount::format_amount;
 use state::projection::{Projection, TransferQuery};
-use state::TokenEntry;
+use state::{StateError, TokenEntry};
 
 use crate::error::{blocking, ApiError};
 use crate::views::{is_trx_id, AccountView, OpView, RichView, TransferView};
@@ -31,6 +31,8 @@ pub(crate) struct StateView {
     pub(crate) log_length: u64,
     pub(crate) status: &'static str,
     pub(crate) state_hash: String,
+    /// Earliest block a query with `block` may ask for.
+    pub(crate) earliest_block: u64,
     pub(crate) error: Option<String>,
 }
 
@@ -54,26 +56,47 @@ pub(crate) fn token_state(
         log_length: meta.log_records,
         status: status.as_str(),
         state_hash: meta.state_hash,
+        earliest_block: meta.earliest_block,
         error,
     })
 }
 
-/// One account (zeros when unknown); 400 `INVALID_ACCOUNT` for a bad name.
+/// One account (zeros when unknown), now or as it was after block `block`;
+/// 400 `INVALID_ACCOUNT` for a bad name, and the history errors of
+/// [`ApiError::from_state`] for a block out of range.
 pub(crate) fn account(
     entry: &TokenEntry,
     projection: &Projection,
     name: &str,
+    block: Option<u64>,
 ) -> Result<AccountView, ApiError> {
     if !is_valid_account(name) {
         return Err(ApiError::invalid_account(name));
     }
-    let (state, cursor) = projection.account(name).map_err(ApiError::from_state)?;
-    Ok(AccountView::new(
-        name,
-        &state,
-        entry.config().decimals,
-        cursor.map(|c| c.num),
-    ))
+    let (state, at) = match block {
+        Some(block) => {
+            let state = projection
+                .account_at(name, block)
+                .map_err(ApiError::from_state)?;
+            (state, Some(block))
+        }
+        None => {
+            let (state, cursor) = projection.account(name).map_err(ApiError::from_state)?;
+            (state, cursor.map(|c| c.num))
+        }
+    };
+    Ok(AccountView::new(name, &state, entry.config().decimals, at))
+}
+
+/// Supply and holders, now or after block `block`.
+pub(crate) fn supply(projection: &Projection, block: Option<u64>) -> Result<(u128, u64), ApiError> {
+    match block {
+        Some(block) => projection.supply_at(block).map_err(ApiError::from_state),
+        None => {
+            let meta = projection.meta().map_err(ApiError::from_state)?;
+            Ok((meta.supply, meta.holders))
+        }
+    }
 }
 
 /// A page of the rich list with the block it is at.
@@ -97,22 +120,32 @@ impl RichList {
     }
 }
 
+/// A page of the rich list, now or as it was after block `at` (an
+/// expensive read: see [`Projection::richlist_at`]).
 pub(crate) async fn richlist(
     entry: &TokenEntry,
     projection: Projection,
     limit: usize,
     after: Option<String>,
+    at: Option<u64>,
 ) -> Result<RichList, ApiError> {
     let decimals = entry.config().decimals;
     blocking(move || {
-        let block = projection
-            .meta()
-            .map_err(ApiError::from_state)?
-            .cursor
-            .map(|c| c.num);
-        let page = projection
-            .richlist(limit, after.as_deref())
-            .map_err(ApiError::from_state)?;
+        let (block, page) = match at {
+            Some(at) => (
+                Some(at),
+                projection.richlist_at(at, limit, after.as_deref()),
+            ),
+            None => {
+                let block = projection
+                    .meta()
+                    .map_err(ApiError::from_state)?
+                    .cursor
+                    .map(|c| c.num);
+                (block, projection.richlist(limit, after.as_deref()))
+            }
+        };
+        let page = page.map_err(ApiError::from_state)?;
         Ok(RichList {
             accounts: page
                 .entries
@@ -125,11 +158,14 @@ pub(crate) async fn richlist(
     .await
 }
 
-/// A page of transfers, newest first.
+/// A page of transfers, newest first; with `at`, only those made at or
+/// before block `at`. Transfers are never pruned, so only a block above the
+/// cursor is refused.
 pub(crate) async fn transfers(
     entry: &TokenEntry,
     projection: Projection,
-    query: TransferQuery,
+    mut query: TransferQuery,
+    at: Option<u64>,
 ) -> Result<(Vec<TransferView>, Option<String>), ApiError> {
     for name in [&query.account, &query.from, &query.to]
         .into_iter()
@@ -141,6 +177,13 @@ pub(crate) async fn transfers(
     }
     let decimals = entry.config().decimals;
     blocking(move || {
+        if let Some(at) = at {
+            match projection.check_history_block(at) {
+                Ok(()) | Err(StateError::HistoryPruned { .. }) => {}
+                Err(e) => return Err(ApiError::from_state(e)),
+            }
+            query.to_block = Some(query.to_block.map_or(at, |to| to.min(at)));
+        }
         let page = projection.transfers(&query).map_err(ApiError::from_state)?;
         let views = page
             .transfers

@@ -62,13 +62,16 @@ async fn token_state(
     Ok(Json(reads::token_state(&entry, &projection)?))
 }
 
+/// `?block=N`: the figures as they were after block N.
 #[handler]
 async fn balance(
     Path((token, account)): Path<(String, String)>,
+    Query(params): Params,
     Data(ctx): Data<&AppContext>,
 ) -> Result<Json<AccountView>, ApiError> {
     let (entry, projection) = ctx.open(&token)?;
-    Ok(Json(reads::account(&entry, &projection, &account)?))
+    let block = parse_block(&params, "block")?;
+    Ok(Json(reads::account(&entry, &projection, &account, block)?))
 }
 
 #[derive(Serialize)]
@@ -93,7 +96,8 @@ async fn transfers(
         limit: parse_limit(params.get("limit"))?,
         cursor: params.get("cursor").cloned(),
     };
-    let (transfers, next) = reads::transfers(&entry, projection, query).await?;
+    let at = parse_block(&params, "block")?;
+    let (transfers, next) = reads::transfers(&entry, projection, query, at).await?;
     Ok(Json(TransfersBody { transfers, next }))
 }
 
@@ -111,7 +115,9 @@ async fn richlist(
 ) -> Result<Json<RichBody>, ApiError> {
     let (entry, projection) = ctx.open(&token)?;
     let limit = parse_limit(params.get("limit"))?;
-    let page = reads::richlist(&entry, projection, limit, params.get("cursor").cloned()).await?;
+    let at = parse_block(&params, "block")?;
+    let cursor = params.get("cursor").cloned();
+    let page = reads::richlist(&entry, projection, limit, cursor, at).await?;
     Ok(Json(RichBody {
         accounts: page.rest_views(),
         next: page.next,

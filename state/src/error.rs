@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::block::BlockNum;
+
 /// What went wrong in the token state: the log, the projection or the registry.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -54,6 +56,25 @@ pub enum StateError {
     /// A caller passed an argument out of range (e.g. a cursor that is not ours).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A query as of a block below the earliest block whose history is kept.
+    #[error("no history for block {block}: the earliest block available is {earliest}")]
+    HistoryPruned {
+        /// The block asked for.
+        block: BlockNum,
+        /// The earliest block a query may ask for.
+        earliest: BlockNum,
+    },
+    /// A query as of a block the projection has not reached yet.
+    #[error("block {block} is not indexed yet: the latest indexed block is {latest}")]
+    BlockNotIndexed {
+        /// The block asked for.
+        block: BlockNum,
+        /// The last block applied (the token's start block minus one before any).
+        latest: BlockNum,
+    },
+    /// A query the projection declines to answer, with why.
+    #[error("unsupported query: {0}")]
+    Unsupported(String),
 }
 
 impl StateError {

@@ -8,7 +8,15 @@ use state::projection::{AccountState, ProjectionOptions, TransferQuery};
 use state::{LogRecord, Projection, StateError, TokenConfig};
 
 fn open(dir: &std::path::Path, config: &TokenConfig) -> Projection {
-    Projection::open_with(dir, config, &ProjectionOptions { map_size: 1 << 30 }).expect("opens")
+    Projection::open_with(
+        dir,
+        config,
+        &ProjectionOptions {
+            map_size: 1 << 30,
+            ..Default::default()
+        },
+    )
+    .expect("opens")
 }
 
 fn apply(p: &Projection, records: &[LogRecord]) {

@@ -19,7 +19,15 @@ fn cfg() -> TokenConfig {
 }
 
 fn open(dir: &std::path::Path) -> Projection {
-    Projection::open_with(dir, &cfg(), &ProjectionOptions { map_size: 1 << 28 }).expect("opens")
+    Projection::open_with(
+        dir,
+        &cfg(),
+        &ProjectionOptions {
+            map_size: 1 << 28,
+            ..Default::default()
+        },
+    )
+    .expect("opens")
 }
 
 fn transfers(p: &Projection) -> Vec<Transfer> {

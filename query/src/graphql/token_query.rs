@@ -1,5 +1,6 @@
 //! The default per-token schema of interfaces.md, served at `/:token/graphql`.
-//! The token's entry comes in as request data.
+//! The token's entry comes in as request data. `block` arguments read the
+//! history index: the answer as it was after that block.
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use state::TokenEntry;
 use crate::context::open_projection;
 use crate::error::ApiError;
 use crate::graphql::types::{
-    gql_error, AccountConnection, BlockView, GqlResult, MetaView, PageInfo, TokenObj,
+    block_arg, gql_error, AccountConnection, GqlResult, MetaView, PageInfo, TokenObj,
     TransferConnection,
 };
 use crate::reads::{self, MAX_LIMIT};
@@ -43,19 +44,6 @@ fn page_size(first: i32) -> GqlResult<usize> {
         })
 }
 
-fn block_arg(name: &str, value: Option<i64>) -> GqlResult<Option<u64>> {
-    value
-        .map(|v| {
-            u64::try_from(v).map_err(|_| {
-                gql_error(ApiError::bad_request(
-                    "INVALID_PARAMETER",
-                    format!("`{name}` must be a block number, got {v}"),
-                ))
-            })
-        })
-        .transpose()
-}
-
 /// Complexity of a page: its size times the fields asked of each node.
 fn page_complexity(first: i32, child_complexity: usize) -> usize {
     let size = usize::try_from(first).unwrap_or(0).min(MAX_LIMIT);
@@ -64,13 +52,24 @@ fn page_complexity(first: i32, child_complexity: usize) -> usize {
 
 #[Object]
 impl TokenQuery {
-    /// The token's definition and totals.
-    async fn token(&self, ctx: &Context<'_>) -> GqlResult<TokenObj> {
-        Ok(TokenObj::new(entry(ctx)?))
+    /// The token's definition and totals; with `block`, the supply and
+    /// holders (and `account`s) as they were after that block.
+    async fn token(&self, ctx: &Context<'_>, block: Option<i64>) -> GqlResult<TokenObj> {
+        let entry = entry(ctx)?;
+        match block_arg("block", block)? {
+            None => Ok(TokenObj::new(entry)),
+            Some(block) => {
+                let projection = open_projection(&entry).map_err(gql_error)?;
+                projection
+                    .check_history_block(block)
+                    .map_err(|e| gql_error(ApiError::from_state(e)))?;
+                Ok(TokenObj::at(entry, block))
+            }
+        }
     }
 
-    /// An account's figures (zeros when unknown). `block` is the block to
-    /// read at; only the current block is available for now.
+    /// An account's figures (zeros when unknown); with `block`, as they were
+    /// after that block (`block` in the answer is then that block).
     async fn account(
         &self,
         ctx: &Context<'_>,
@@ -78,32 +77,25 @@ impl TokenQuery {
         block: Option<i64>,
     ) -> GqlResult<AccountView> {
         let (entry, projection) = open(ctx)?;
-        let view = reads::account(&entry, &projection, &name).map_err(gql_error)?;
-        if let Some(wanted) = block {
-            if Some(wanted) != view.block.and_then(|b| i64::try_from(b).ok()) {
-                return Err(gql_error(ApiError::bad_request(
-                    "HISTORY_UNAVAILABLE",
-                    format!(
-                        "historical queries are not available yet: block {wanted} is not the \
-                         current block {}",
-                        view.block.map_or("(none)".to_string(), |b| b.to_string())
-                    ),
-                )));
-            }
-        }
-        Ok(view)
+        let block = block_arg("block", block)?;
+        reads::account(&entry, &projection, &name, block).map_err(gql_error)
     }
 
-    /// The rich list: accounts by `balance + power` descending.
+    /// The rich list: accounts by `balance + power` descending. With
+    /// `block`, the rich list as it was after that block: an expensive read
+    /// of every account's history, refused (`UNSUPPORTED_QUERY`) for tokens
+    /// with more than 100000 accounts.
     #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn accounts(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 100)] first: i32,
         after: Option<String>,
+        block: Option<i64>,
     ) -> GqlResult<AccountConnection> {
         let (entry, projection) = open(ctx)?;
-        let page = reads::richlist(&entry, projection, page_size(first)?, after)
+        let block = block_arg("block", block)?;
+        let page = reads::richlist(&entry, projection, page_size(first)?, after, block)
             .await
             .map_err(gql_error)?;
         Ok(AccountConnection {
@@ -112,7 +104,9 @@ impl TokenQuery {
         })
     }
 
-    /// Transfers, newest first, filtered by account, sender, receiver and blocks.
+    /// Transfers, newest first, filtered by account, sender, receiver and
+    /// blocks; `block` keeps those made at or before it (as `toBlock` does,
+    /// but a block above the indexed one is an error).
     #[graphql(complexity = "page_complexity(first, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn transfers(
@@ -125,6 +119,7 @@ impl TokenQuery {
         to_block: Option<i64>,
         #[graphql(default = 100)] first: i32,
         after: Option<String>,
+        block: Option<i64>,
     ) -> GqlResult<TransferConnection> {
         let (entry, projection) = open(ctx)?;
         let query = TransferQuery {
@@ -136,7 +131,8 @@ impl TokenQuery {
             limit: page_size(first)?,
             cursor: after,
         };
-        let (nodes, next) = reads::transfers(&entry, projection, query)
+        let at = block_arg("block", block)?;
+        let (nodes, next) = reads::transfers(&entry, projection, query, at)
             .await
             .map_err(gql_error)?;
         Ok(TransferConnection {
@@ -151,27 +147,10 @@ impl TokenQuery {
         reads::ops(&projection, &trx_id).map_err(gql_error)
     }
 
-    /// Where the projection stands.
+    /// Where the projection stands (graph-node's `_meta`).
     #[graphql(name = "_meta")]
     async fn meta(&self, ctx: &Context<'_>) -> GqlResult<MetaView> {
         let (entry, projection) = open(ctx)?;
-        let meta = projection
-            .meta()
-            .map_err(|e| gql_error(ApiError::from_state(e)))?;
-        let (status, error) = entry.status();
-        let (target_block, irreversible_block) = entry.chain_heads();
-        Ok(MetaView {
-            block: meta.cursor.map(|c| BlockView {
-                number: c.num,
-                hash: c.id,
-                timestamp: c.timestamp,
-            }),
-            irreversible_block,
-            target_block,
-            state_hash: meta.state_hash,
-            log_length: meta.log_records,
-            status: status.as_str(),
-            error,
-        })
+        MetaView::read(&entry, &projection)
     }
 }

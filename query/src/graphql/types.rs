@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use async_graphql::{ErrorExtensions, Object, SimpleObject};
 use state::amount::format_amount;
+use state::projection::Projection;
 use state::{TokenConfig, TokenEntry};
 
 use crate::context::open_projection;
@@ -20,16 +21,44 @@ pub(crate) fn gql_error(e: ApiError) -> async_graphql::Error {
 
 pub(crate) type GqlResult<T> = Result<T, async_graphql::Error>;
 
-/// A token: its definition, totals and status.
+/// A block-number argument: a negative one is 400 `INVALID_PARAMETER`.
+pub(crate) fn block_arg(name: &str, value: Option<i64>) -> GqlResult<Option<u64>> {
+    value
+        .map(|v| {
+            u64::try_from(v).map_err(|_| {
+                gql_error(ApiError::bad_request(
+                    "INVALID_PARAMETER",
+                    format!("`{name}` must be a block number, got {v}"),
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// A token: its definition, totals and status; with `at`, totals and
+/// accounts as they were after that block.
 pub(crate) struct TokenObj {
     pub(crate) entry: Arc<TokenEntry>,
     pub(crate) config: TokenConfig,
+    pub(crate) at: Option<u64>,
 }
 
 impl TokenObj {
     pub(crate) fn new(entry: Arc<TokenEntry>) -> Self {
         let config = entry.config();
-        TokenObj { entry, config }
+        TokenObj {
+            entry,
+            config,
+            at: None,
+        }
+    }
+
+    /// The token as of block `at` (the caller checked the block is available).
+    pub(crate) fn at(entry: Arc<TokenEntry>, at: u64) -> Self {
+        TokenObj {
+            at: Some(at),
+            ..TokenObj::new(entry)
+        }
     }
 
     fn meta(&self) -> GqlResult<state::projection::Meta> {
@@ -37,6 +66,11 @@ impl TokenObj {
         projection
             .meta()
             .map_err(|e| gql_error(ApiError::from_state(e)))
+    }
+
+    fn supply_and_holders(&self) -> GqlResult<(u128, u64)> {
+        let projection = open_projection(&self.entry).map_err(gql_error)?;
+        reads::supply(&projection, self.at).map_err(gql_error)
     }
 }
 
@@ -103,19 +137,29 @@ impl TokenObj {
         }
     }
 
-    /// Sum of `balance + power`, formatted.
+    /// Sum of `balance + power`, formatted (after `token(block:)`'s block if given).
     async fn supply(&self) -> GqlResult<String> {
-        Ok(format_amount(self.meta()?.supply, self.config.decimals))
+        let (supply, _) = self.supply_and_holders()?;
+        Ok(format_amount(supply, self.config.decimals))
     }
 
     /// Sum of `balance + power` in base units.
     async fn supply_raw(&self) -> GqlResult<String> {
-        Ok(self.meta()?.supply.to_string())
+        Ok(self.supply_and_holders()?.0.to_string())
     }
 
     /// Accounts with `balance + power > 0`.
     async fn holders(&self) -> GqlResult<u64> {
-        Ok(self.meta()?.holders)
+        Ok(self.supply_and_holders()?.1)
+    }
+
+    /// The block `supply`, `holders` and `account` are at: the one asked
+    /// for, else the last applied (null before the first).
+    async fn block(&self) -> GqlResult<Option<u64>> {
+        match self.at {
+            Some(at) => Ok(Some(at)),
+            None => Ok(self.meta()?.cursor.map(|c| c.num)),
+        }
     }
 
     /// Log records applied.
@@ -133,10 +177,19 @@ impl TokenObj {
         self.entry.status().1
     }
 
-    /// One account of this token (zeros when unknown).
-    async fn account(&self, name: String) -> GqlResult<AccountView> {
+    /// One account of this token (zeros when unknown), as of `block` if
+    /// given, else as of the token's block.
+    async fn account(&self, name: String, block: Option<i64>) -> GqlResult<AccountView> {
+        let block = block_arg("block", block)?.or(self.at);
         let projection = open_projection(&self.entry).map_err(gql_error)?;
-        reads::account(&self.entry, &projection, &name).map_err(gql_error)
+        reads::account(&self.entry, &projection, &name, block).map_err(gql_error)
+    }
+
+    /// Where the token's projection stands (as the per-token `_meta`).
+    #[graphql(name = "_meta")]
+    async fn meta_field(&self) -> GqlResult<MetaView> {
+        let projection = open_projection(&self.entry).map_err(gql_error)?;
+        MetaView::read(&self.entry, &projection)
     }
 }
 
@@ -180,7 +233,7 @@ pub(crate) struct BlockView {
     pub(crate) timestamp: String,
 }
 
-/// Where the token's projection stands.
+/// Where the token's projection stands, in the manner of graph-node's `_meta`.
 #[derive(SimpleObject)]
 #[graphql(name = "Meta")]
 pub(crate) struct MetaView {
@@ -193,4 +246,30 @@ pub(crate) struct MetaView {
     pub(crate) log_length: u64,
     pub(crate) status: &'static str,
     pub(crate) error: Option<String>,
+    /// Earliest block a `block:` argument may ask for.
+    pub(crate) earliest_block: u64,
+}
+
+impl MetaView {
+    pub(crate) fn read(entry: &TokenEntry, projection: &Projection) -> GqlResult<MetaView> {
+        let meta = projection
+            .meta()
+            .map_err(|e| gql_error(ApiError::from_state(e)))?;
+        let (status, error) = entry.status();
+        let (target_block, irreversible_block) = entry.chain_heads();
+        Ok(MetaView {
+            block: meta.cursor.map(|c| BlockView {
+                number: c.num,
+                hash: c.id,
+                timestamp: c.timestamp,
+            }),
+            irreversible_block,
+            target_block,
+            state_hash: meta.state_hash,
+            log_length: meta.log_records,
+            status: status.as_str(),
+            error,
+            earliest_block: meta.earliest_block,
+        })
+    }
 }

@@ -30,6 +30,8 @@ impl<L: Ledger + ?Sized> Ctx<'_, L> {
         self.ledger.put_account(name, old, new)?;
         self.books.account_changed(old, new);
         self.books.note_account(name, new);
+        self.ledger
+            .note_totals(self.books.supply, self.books.holders);
         Ok(())
     }
 

@@ -75,6 +75,7 @@ pub fn apply_records<L: Ledger + ?Sized>(
                 if let Some(previous) = op.block.checked_sub(1) {
                     advance_to(&mut cx, previous)?;
                 }
+                cx.ledger.set_block(op.block);
                 match apply_op(&mut cx, op)? {
                     Outcome::Applied => summary.applied += 1,
                     Outcome::Rejected(_) => summary.rejected += 1,
@@ -172,6 +173,7 @@ fn complete_block<L: Ledger + ?Sized>(
     cx: &mut Ctx<'_, L>,
     block: BlockNum,
 ) -> Result<(), StateError> {
+    cx.ledger.set_block(block);
     while let Some((due, account)) = cx.ledger.next_due(block, block)? {
         debug_assert_eq!(due, block);
         pay_installment(cx, block, &account)?;

@@ -83,4 +83,18 @@ pub trait Ledger {
         sender: Option<&str>,
         outcome: Outcome,
     ) -> Result<(), StateError>;
+
+    /// The effects that follow belong to block `block`: an operation's to
+    /// its own block, an installment's to the block it is paid at. Storage
+    /// that keeps history keys its rows by it; the default ignores it.
+    /// Before the first call the effects are the genesis (block 0).
+    fn set_block(&mut self, block: BlockNum) {
+        let _ = block;
+    }
+
+    /// The token's totals after the latest account change, for history;
+    /// the default ignores them.
+    fn note_totals(&mut self, supply: u128, holders: u64) {
+        let _ = (supply, holders);
+    }
 }

@@ -79,6 +79,7 @@ impl MemLedger {
             holders: self.books.holders,
             accounts: self.books.accounts,
             contract_version: CONTRACT_VERSION,
+            earliest_block: self.config.start_block.saturating_sub(1),
         }
     }
 

@@ -8,7 +8,7 @@ use heed::{CommitOrAbort, Database, Env, EnvFlags, EnvOpenOptions, WithoutTls};
 /// A database of raw bytes; layouts are in `codec`.
 pub(crate) type Raw = Database<'static, Bytes, Bytes>;
 
-/// Named databases in one environment; room is left for later ones (history).
+/// Named databases in one environment; room is left for later ones.
 const MAX_DBS: u32 = 32;
 
 /// Default map size: the most the projection may grow to. LMDB reserves
@@ -20,12 +20,18 @@ pub const DEFAULT_MAP_SIZE: usize = 64 << 30;
 pub struct ProjectionOptions {
     /// Largest size the environment may reach, in bytes (rounded up to 64 KiB).
     pub map_size: usize,
+    /// Blocks of history kept below the cursor for queries as of a block;
+    /// `None` (the default) keeps all of it. Rows written while this was
+    /// `None` are never pruned later, though queries below the horizon are
+    /// refused all the same.
+    pub history_blocks: Option<u64>,
 }
 
 impl Default for ProjectionOptions {
     fn default() -> Self {
         ProjectionOptions {
             map_size: DEFAULT_MAP_SIZE,
+            history_blocks: None,
         }
     }
 }
@@ -53,6 +59,12 @@ pub(crate) struct Dbs {
     pub(crate) trxs: Raw,
     /// (u128::MAX - holding) BE, account -> figures.
     pub(crate) rich: Raw,
+    /// account \0 block BE -> figures after that block (see `history`).
+    pub(crate) history: Raw,
+    /// block BE -> supply and holders after that block.
+    pub(crate) history_totals: Raw,
+    /// superseded-at block BE, account \0 row block BE -> ().
+    pub(crate) history_expiry: Raw,
 }
 
 /// Opens the environment in `dir`, which must exist.
@@ -106,10 +118,29 @@ pub(crate) fn create_dbs(env: &Env<WithoutTls>) -> heed::Result<Dbs> {
             create("trxs")?,
             create("rich")?,
         );
+        let history = (
+            create("history")?,
+            create("history_totals")?,
+            create("history_expiry")?,
+        );
+        let dbs = (dbs, history);
         Ok(CommitOrAbort::<_, ()>::Commit(dbs))
     })?;
-    let (meta, accounts, grants, power_downs, due, transfers, account_transfers, outcomes, trxs, rich) =
-        created.commit().expect("the closure above never aborts");
+    let (
+        (
+            meta,
+            accounts,
+            grants,
+            power_downs,
+            due,
+            transfers,
+            account_transfers,
+            outcomes,
+            trxs,
+            rich,
+        ),
+        (history, history_totals, history_expiry),
+    ) = created.commit().expect("the closure above never aborts");
     Ok(Dbs {
         meta,
         accounts,
@@ -121,5 +152,8 @@ pub(crate) fn create_dbs(env: &Env<WithoutTls>) -> heed::Result<Dbs> {
         outcomes,
         trxs,
         rich,
+        history,
+        history_totals,
+        history_expiry,
     })
 }

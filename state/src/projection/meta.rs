@@ -6,6 +6,7 @@ use std::path::Path;
 use heed::{RoTxn, RwTxn};
 use serde::{Deserialize, Serialize};
 
+use crate::block::BlockNum;
 use crate::contract::Books;
 use crate::error::StateError;
 use crate::projection::env::Dbs;
@@ -19,6 +20,12 @@ pub(crate) struct StoredMeta {
     pub(crate) books: Books,
     pub(crate) log_records: u64,
     pub(crate) contract_version: u32,
+    /// Layout of the history index (0: written before there was one).
+    #[serde(default)]
+    pub(crate) history_layout: u32,
+    /// Highest retention horizon reached: history below it may be gone.
+    #[serde(default)]
+    pub(crate) history_from: BlockNum,
 }
 
 fn lmdb(path: &Path) -> impl Fn(heed::Error) -> StateError + '_ {

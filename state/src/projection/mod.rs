@@ -10,7 +10,19 @@
 //! - `codec`: key and value layouts;
 //! - `meta`: the books, log position and contract version;
 //! - `store`: the contract's ledger over a write transaction;
-//! - `read`: transfers, rich list and outcome queries.
+//! - `read`: transfers, rich list and outcome queries;
+//! - `history`: figures and totals as of a past block (time travel).
+//!
+//! # History
+//!
+//! Every block that changes an account leaves a row with the account's
+//! figures after that block, and a row with the token's supply and holders,
+//! written by the same transaction as the effects. [`Projection::account_at`],
+//! [`Projection::supply_at`] and [`Projection::richlist_at`] answer "as of
+//! block N" from them. [`ProjectionOptions::history_blocks`] bounds how far
+//! back (default: all); a block below [`Projection::earliest_block`] is
+//! [`StateError::HistoryPruned`], one above the cursor
+//! [`StateError::BlockNotIndexed`].
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -27,13 +39,16 @@ use crate::token::TokenConfig;
 
 mod codec;
 mod env;
+mod history;
 mod meta;
 mod read;
 mod store;
 
 pub use env::{ProjectionOptions, DEFAULT_MAP_SIZE};
+pub use history::MAX_HISTORICAL_RICHLIST_ACCOUNTS;
 
 use env::Dbs;
+use history::HISTORY_LAYOUT;
 use meta::StoredMeta;
 use read::Reader;
 use store::LmdbLedger;
@@ -68,6 +83,9 @@ pub struct Meta {
     pub accounts: u64,
     /// Contract version the projection was built with.
     pub contract_version: u32,
+    /// Earliest block a query "as of block N" may ask for: the token's start
+    /// block minus one (its genesis) unless history retention pruned more.
+    pub earliest_block: BlockNum,
 }
 
 /// One transfer (a successful `send`).
@@ -185,6 +203,7 @@ struct Inner {
     dbs: Dbs,
     config: TokenConfig,
     path: PathBuf,
+    history_blocks: Option<u64>,
 }
 
 impl fmt::Debug for Projection {
@@ -219,6 +238,7 @@ impl Projection {
                 dbs,
                 config: config.clone(),
                 path: dir.to_path_buf(),
+                history_blocks: options.history_blocks,
             }),
         };
         projection.init()?;
@@ -230,7 +250,23 @@ impl Projection {
         let inner = &*self.inner;
         let mut wtxn = inner.env.write_txn().map_err(|e| self.lmdb(e))?;
         match meta::load(&wtxn, &inner.dbs, &inner.path)? {
-            Some(stored) if stored.contract_version == CONTRACT_VERSION => return Ok(()),
+            Some(stored)
+                if stored.contract_version == CONTRACT_VERSION
+                    && stored.history_layout == HISTORY_LAYOUT =>
+            {
+                return Ok(())
+            }
+            Some(stored) if stored.contract_version == CONTRACT_VERSION => {
+                return Err(StateError::Diverged {
+                    symbol: inner.config.symbol.clone(),
+                    detail: format!(
+                        "the projection in {} has history layout {} but this is layout \
+                         {HISTORY_LAYOUT}; replay the token from its log",
+                        inner.path.display(),
+                        stored.history_layout
+                    ),
+                })
+            }
             Some(stored) => {
                 return Err(StateError::Diverged {
                     symbol: inner.config.symbol.clone(),
@@ -245,7 +281,12 @@ impl Projection {
             None => {}
         }
         let books = {
-            let mut ledger = LmdbLedger::new(&mut wtxn, &inner.dbs, &inner.path);
+            let mut ledger = LmdbLedger::new(
+                &mut wtxn,
+                &inner.dbs,
+                &inner.path,
+                inner.history_blocks.is_some(),
+            );
             let books = genesis_books(&mut ledger, &inner.config)?;
             ledger.flush()?;
             books
@@ -254,6 +295,8 @@ impl Projection {
             books,
             log_records: 0,
             contract_version: CONTRACT_VERSION,
+            history_layout: HISTORY_LAYOUT,
+            history_from: 0,
         };
         meta::store(&mut wtxn, &inner.dbs, &inner.path, &stored)?;
         wtxn.commit().map_err(|e| self.lmdb(e))
@@ -304,11 +347,23 @@ impl Projection {
                 detail: "the projection has no meta record".into(),
             })?;
         let summary = {
-            let mut ledger = LmdbLedger::new(&mut wtxn, &inner.dbs, &inner.path);
+            let mut ledger = LmdbLedger::new(
+                &mut wtxn,
+                &inner.dbs,
+                &inner.path,
+                inner.history_blocks.is_some(),
+            );
             let summary = apply_records(&mut ledger, &mut stored.books, &inner.config, records)?;
             ledger.flush()?;
             summary
         };
+        if let (Some(keep), Some(cursor)) = (inner.history_blocks, &stored.books.cursor) {
+            let horizon = cursor.num.saturating_sub(keep);
+            if horizon > stored.history_from {
+                stored.history_from = horizon;
+            }
+            history::prune(&mut wtxn, &inner.dbs, &inner.path, stored.history_from)?;
+        }
         stored.log_records = log_records_after;
         meta::store(&mut wtxn, &inner.dbs, &inner.path, &stored)?;
         wtxn.commit().map_err(|e| self.lmdb(e))?;
@@ -327,7 +382,83 @@ impl Projection {
                 holders: stored.books.holders,
                 accounts: stored.books.accounts,
                 contract_version: stored.contract_version,
+                earliest_block: self.earliest(&stored),
             })
+        })
+    }
+
+    /// Earliest block a query as of a block may ask for.
+    fn earliest(&self, stored: &StoredMeta) -> BlockNum {
+        self.genesis_block().max(stored.history_from)
+    }
+
+    /// The block the genesis stands for: the one before the start block.
+    fn genesis_block(&self) -> BlockNum {
+        self.inner.config.start_block.saturating_sub(1)
+    }
+
+    /// Refuses a block outside `earliest_block..=cursor` (the genesis block
+    /// stands in for the cursor before the first batch).
+    fn check_block(&self, stored: &StoredMeta, block: BlockNum) -> Result<(), StateError> {
+        let earliest = self.earliest(stored);
+        let latest = stored
+            .books
+            .cursor
+            .as_ref()
+            .map_or(self.genesis_block(), |c| c.num);
+        if block > latest {
+            return Err(StateError::BlockNotIndexed { block, latest });
+        }
+        if block < earliest {
+            return Err(StateError::HistoryPruned { block, earliest });
+        }
+        Ok(())
+    }
+
+    /// Earliest block a query as of a block may ask for (see [`Meta::earliest_block`]).
+    pub fn earliest_block(&self) -> Result<BlockNum, StateError> {
+        self.read(|r| Ok(self.earliest(&self.stored_meta(r)?)))
+    }
+
+    /// Checks that queries as of `block` can be answered: an error names the
+    /// earliest block ([`StateError::HistoryPruned`]) or the latest one
+    /// ([`StateError::BlockNotIndexed`]).
+    pub fn check_history_block(&self, block: BlockNum) -> Result<(), StateError> {
+        self.read(|r| self.check_block(&self.stored_meta(r)?, block))
+    }
+
+    /// An account's figures as they were after block `block` (zeros when it
+    /// had none), read in O(log n).
+    pub fn account_at(&self, name: &str, block: BlockNum) -> Result<AccountState, StateError> {
+        self.read(|r| {
+            self.check_block(&self.stored_meta(r)?, block)?;
+            r.account_at(name, block)
+        })
+    }
+
+    /// Supply (sum of `balance + power`) and holders after block `block`.
+    pub fn supply_at(&self, block: BlockNum) -> Result<(u128, u64), StateError> {
+        self.read(|r| {
+            self.check_block(&self.stored_meta(r)?, block)?;
+            let totals = r.totals_at(block)?;
+            Ok((totals.supply, totals.holders))
+        })
+    }
+
+    /// A page of the rich list as it was after block `block`, in the order
+    /// and with the cursors of [`Projection::richlist`]. Expensive: it reads
+    /// every account with history, and refuses
+    /// ([`StateError::Unsupported`]) beyond
+    /// [`MAX_HISTORICAL_RICHLIST_ACCOUNTS`] of them.
+    pub fn richlist_at(
+        &self,
+        block: BlockNum,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<RichPage, StateError> {
+        self.read(|r| {
+            self.check_block(&self.stored_meta(r)?, block)?;
+            r.richlist_at(block, limit, after)
         })
     }
 

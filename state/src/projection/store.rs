@@ -8,7 +8,8 @@
 //! buffered too and written in key order at the flush: sorted puts walk the
 //! B-tree along hot pages instead of jumping to a random leaf each time.
 //! What ends up on disk depends only on what was written, never on the order
-//! of writes.
+//! of writes. Every account change also goes to the history index, keyed by
+//! the block the engine says the effects belong to.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -22,6 +23,7 @@ use crate::error::StateError;
 use crate::op::TokenOp;
 use crate::projection::codec::{self, DecodeError};
 use crate::projection::env::Dbs;
+use crate::projection::history::HistoryBuffer;
 use crate::projection::AccountState;
 
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +40,9 @@ pub(crate) struct LmdbLedger<'t, 'e> {
     trxs: Deferred,
     last_trx: Option<[u8; 12]>,
     account_transfers: Deferred,
+    history: HistoryBuffer,
+    /// Whether history rows note what they supersede (retention is on).
+    history_expiry: bool,
     key: Vec<u8>,
     value: Vec<u8>,
 }
@@ -52,7 +57,8 @@ struct Deferred {
 
 impl Deferred {
     fn push(&mut self, key: &[u8], value: &[u8]) {
-        self.entries.push((self.bytes.len(), key.len(), value.len()));
+        self.entries
+            .push((self.bytes.len(), key.len(), value.len()));
         self.bytes.extend_from_slice(key);
         self.bytes.extend_from_slice(value);
     }
@@ -63,15 +69,23 @@ impl Deferred {
         let key = |&(start, key_len, _): &(usize, usize, usize)| &bytes[start..start + key_len];
         // A stable sort keeps the order of writes to the same key, so the last one wins.
         self.entries.sort_by(|a, b| key(a).cmp(key(b)));
-        self.entries.iter().map(move |&(start, key_len, value_len)| {
-            let key_end = start + key_len;
-            (&bytes[start..key_end], &bytes[key_end..key_end + value_len])
-        })
+        self.entries
+            .iter()
+            .map(move |&(start, key_len, value_len)| {
+                let key_end = start + key_len;
+                (&bytes[start..key_end], &bytes[key_end..key_end + value_len])
+            })
     }
 }
 
 impl<'t, 'e> LmdbLedger<'t, 'e> {
-    pub(crate) fn new(txn: &'t mut RwTxn<'e>, dbs: &'t Dbs, path: &'t Path) -> Self {
+    /// A ledger over `txn`; `history_expiry` when history retention is on.
+    pub(crate) fn new(
+        txn: &'t mut RwTxn<'e>,
+        dbs: &'t Dbs,
+        path: &'t Path,
+        history_expiry: bool,
+    ) -> Self {
         LmdbLedger {
             txn,
             dbs,
@@ -80,6 +94,8 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
             trxs: Deferred::default(),
             last_trx: None,
             account_transfers: Deferred::default(),
+            history: HistoryBuffer::default(),
+            history_expiry,
             key: Vec::with_capacity(64),
             value: Vec::with_capacity(256),
         }
@@ -109,7 +125,10 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
         let mut rich_puts = Deferred::default();
         for (name, Cached { stored, current }) in &changed {
             if is_empty(current) {
-                self.dbs.accounts.delete(self.txn, name.as_bytes()).map_err(lmdb)?;
+                self.dbs
+                    .accounts
+                    .delete(self.txn, name.as_bytes())
+                    .map_err(lmdb)?;
             } else {
                 self.dbs
                     .accounts
@@ -136,15 +155,27 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
             self.dbs.trxs.put(self.txn, key, value).map_err(lmdb)?;
         }
         for (key, value) in self.account_transfers.sorted() {
-            self.dbs.account_transfers.put(self.txn, key, value).map_err(lmdb)?;
+            self.dbs
+                .account_transfers
+                .put(self.txn, key, value)
+                .map_err(lmdb)?;
         }
         self.trxs = Deferred::default();
         self.account_transfers = Deferred::default();
-        Ok(())
+        self.history
+            .flush(self.txn, self.dbs, self.path, self.history_expiry)
     }
 }
 
 impl Ledger for LmdbLedger<'_, '_> {
+    fn set_block(&mut self, block: BlockNum) {
+        self.history.set_block(block);
+    }
+
+    fn note_totals(&mut self, supply: u128, holders: u64) {
+        self.history.totals(supply, holders);
+    }
+
     fn account(&mut self, name: &str) -> Result<AccountState, StateError> {
         if let Some(cached) = self.cache.get(name) {
             return Ok(cached.current);
@@ -178,6 +209,7 @@ impl Ledger for LmdbLedger<'_, '_> {
         if let Some(cached) = self.cache.get_mut(name) {
             cached.current = *new;
         }
+        self.history.account(name, new);
         Ok(())
     }
 
@@ -296,7 +328,12 @@ impl Ledger for LmdbLedger<'_, '_> {
         Ok(())
     }
 
-    fn record_outcome(&mut self, op: &TokenOp, sender: Option<&str>, outcome: Outcome) -> Result<(), StateError> {
+    fn record_outcome(
+        &mut self,
+        op: &TokenOp,
+        sender: Option<&str>,
+        outcome: Outcome,
+    ) -> Result<(), StateError> {
         let key = codec::transfer_key(op.block, op.trx_index, op.op_index);
         codec::encode_outcome(&mut self.value, outcome, &op.trx_id, &op.name, sender);
         // Positions strictly increase (the engine checks it): append.
