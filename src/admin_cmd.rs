@@ -48,15 +48,26 @@ fn offline(settings: &Settings, symbol: &str, action: &AdminAction) -> anyhow::R
     let registry = Registry::open(settings.registry_path())?;
     let config = registry
         .get(symbol)
-        .with_context(|| format!("token {symbol} is not registered in {}", settings.registry_path().display()))?
+        .with_context(|| {
+            format!(
+                "token {symbol} is not registered in {}",
+                settings.registry_path().display()
+            )
+        })?
         .clone();
     let backend = datasets::open_backend(settings.zfs_parent.as_deref(), &settings.data_path)?;
-    let runtime = TokenRuntime::open_with(backend, config, settings.checkpoints).with_context(|| format!("cannot open token {symbol}"))?;
+    let runtime = TokenRuntime::open_with(backend, config, settings.checkpoints)
+        .with_context(|| format!("cannot open token {symbol}"))?;
     let report = match action {
         AdminAction::Snapshot => serde_json::to_value(runtime.checkpoint_now()?)?,
         AdminAction::Snapshots => json!({ "symbol": symbol, "snapshots": runtime.checkpoints()? }),
-        AdminAction::Rollback { to_block } => serde_json::to_value(runtime.rollback_to(*to_block)?)?,
-        AdminAction::Replay { from_snapshot, to_block } => {
+        AdminAction::Rollback { to_block } => {
+            serde_json::to_value(runtime.rollback_to(*to_block)?)?
+        }
+        AdminAction::Replay {
+            from_snapshot,
+            to_block,
+        } => {
             let bar = progress_bar();
             let progress = |done: u64, total: u64| {
                 bar.set_length(total);
@@ -76,13 +87,19 @@ fn progress_bar() -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(0);
-    if let Ok(style) = ProgressStyle::with_template("replay {bar:40} {pos}/{len} log records ({per_sec}, {eta} left)") {
+    if let Ok(style) = ProgressStyle::with_template(
+        "replay {bar:40} {pos}/{len} log records ({per_sec}, {eta} left)",
+    ) {
         bar.set_style(style);
     }
     bar
 }
 
-fn through_server(settings: &Settings, symbol: &str, action: &AdminAction) -> anyhow::Result<Value> {
+fn through_server(
+    settings: &Settings,
+    symbol: &str,
+    action: &AdminAction,
+) -> anyhow::Result<Value> {
     let Some(token) = settings.admin_token.as_deref() else {
         bail!(
             "a running honeygraph server holds DATA_PATH {}: set HONEYGRAPH_ADMIN_TOKEN so this \
@@ -98,19 +115,28 @@ fn through_server(settings: &Settings, symbol: &str, action: &AdminAction) -> an
     let (method, url, body) = match action {
         AdminAction::Snapshot => (reqwest::Method::POST, format!("{base}/snapshot"), None),
         AdminAction::Snapshots => (reqwest::Method::GET, format!("{base}/snapshots"), None),
-        AdminAction::Rollback { to_block } => {
-            (reqwest::Method::POST, format!("{base}/rollback"), Some(json!({ "toBlock": to_block })))
-        }
-        AdminAction::Replay { from_snapshot, to_block } => (
+        AdminAction::Rollback { to_block } => (
+            reqwest::Method::POST,
+            format!("{base}/rollback"),
+            Some(json!({ "toBlock": to_block })),
+        ),
+        AdminAction::Replay {
+            from_snapshot,
+            to_block,
+        } => (
             reqwest::Method::POST,
             format!("{base}/replay"),
             Some(json!({ "fromSnapshot": from_snapshot, "toBlock": to_block })),
         ),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         // A replay of a long log takes a while: no short timeout here.
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(3600)).build()?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(3600))
+            .build()?;
         let mut request = client.request(method, &url).bearer_auth(token);
         if let Some(body) = body {
             request = request.json(&body);

@@ -40,7 +40,12 @@ pub(crate) struct SettingsArgs {
     #[arg(long, global = true, env = "ZFS_PARENT")]
     pub(crate) zfs_parent: Option<String>,
     /// Bearer token that write and admin endpoints require.
-    #[arg(long, global = true, env = "HONEYGRAPH_ADMIN_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "HONEYGRAPH_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
     pub(crate) admin_token: Option<String>,
     /// Take a checkpoint every this many blocks (0: only on demand).
     #[arg(long, global = true, env = "HONEYGRAPH_CHECKPOINT_EVERY")]

@@ -68,7 +68,10 @@ impl Control for ServeControl {
         let config = spec.resolve(default_start)?;
         let mut registry = self.registry();
         if registry.get(&config.symbol).is_some() {
-            return Err(ControlError::Conflict(format!("token {} is already registered", config.symbol)));
+            return Err(ControlError::Conflict(format!(
+                "token {} is already registered",
+                config.symbol
+            )));
         }
         if let Some(other) = registry.tokens().find(|t| t.op_prefix == config.op_prefix) {
             return Err(ControlError::Conflict(format!(
@@ -78,8 +81,14 @@ impl Control for ServeControl {
         }
         // Open the datasets first: a token whose data cannot be created is
         // never registered.
-        let runtime = TokenRuntime::open_with(self.backend.clone(), config.clone(), self.checkpoints)
-            .map_err(|e| ControlError::Failed(format!("cannot open the datasets of {}: {e}", config.symbol)))?;
+        let runtime =
+            TokenRuntime::open_with(self.backend.clone(), config.clone(), self.checkpoints)
+                .map_err(|e| {
+                    ControlError::Failed(format!(
+                        "cannot open the datasets of {}: {e}",
+                        config.symbol
+                    ))
+                })?;
         registry.add(config.clone())?;
         self.catalog.insert(runtime.entry().clone());
         self.ingest.add_token(runtime);
@@ -89,10 +98,12 @@ impl Control for ServeControl {
 
     fn update_token(&self, symbol: &str, patch: TokenPatch) -> Result<TokenConfig, ControlError> {
         let mut registry = self.registry();
-        let current = registry
-            .get(symbol)
-            .cloned()
-            .ok_or_else(|| ControlError::NotFound(format!("token {} is not registered", symbol.to_ascii_uppercase())))?;
+        let current = registry.get(symbol).cloned().ok_or_else(|| {
+            ControlError::NotFound(format!(
+                "token {} is not registered",
+                symbol.to_ascii_uppercase()
+            ))
+        })?;
         let updated = patch.apply(&current)?;
         registry.update(updated.clone())?;
         if let Some(entry) = self.catalog.get(symbol) {

@@ -31,7 +31,9 @@ pub(crate) fn try_lock(data_path: &Path) -> anyhow::Result<Option<DataLock>> {
     match file.try_lock() {
         Ok(()) => Ok(Some(DataLock { _file: file })),
         Err(TryLockError::WouldBlock) => Ok(None),
-        Err(TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
+        Err(TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
     }
 }
 

@@ -88,7 +88,9 @@ pub(crate) async fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Resul
 }
 
 fn demo_genesis(accounts: &[String]) -> Genesis {
-    let all = |amount: u64| -> BTreeMap<String, u64> { accounts.iter().map(|a| (a.clone(), amount)).collect() };
+    let all = |amount: u64| -> BTreeMap<String, u64> {
+        accounts.iter().map(|a| (a.clone(), amount)).collect()
+    };
     Genesis {
         balances: all(GENESIS_BALANCE),
         power: all(GENESIS_POWER),

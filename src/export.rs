@@ -41,7 +41,15 @@ pub(crate) fn run(settings: &Settings, symbol: &str, format: ExportFormat) -> an
         ]
     };
     const FIELDS: [&str; 9] = [
-        "account", "balance", "balanceRaw", "power", "powerRaw", "grantedIn", "grantedInRaw", "grantedOut", "grantedOutRaw",
+        "account",
+        "balance",
+        "balanceRaw",
+        "power",
+        "powerRaw",
+        "grantedIn",
+        "grantedInRaw",
+        "grantedOut",
+        "grantedOutRaw",
     ];
     match format {
         ExportFormat::Csv => writeln!(out, "{}", FIELDS.join(","))?,

@@ -33,7 +33,14 @@ fn main() -> anyhow::Result<()> {
             symbol,
             from_snapshot,
             to_block,
-        } => admin_cmd::run(&settings, &symbol, AdminAction::Replay { from_snapshot, to_block }),
+        } => admin_cmd::run(
+            &settings,
+            &symbol,
+            AdminAction::Replay {
+                from_snapshot,
+                to_block,
+            },
+        ),
         Command::Rollback { symbol, to_block } => {
             admin_cmd::run(&settings, &symbol, AdminAction::Rollback { to_block })
         }

@@ -28,8 +28,9 @@ pub(crate) async fn run(settings: Settings, banner: Option<Banner>) -> anyhow::R
 
     for config in registry.tokens() {
         let symbol = config.symbol.clone();
-        let runtime = TokenRuntime::open_with(backend.clone(), config.clone(), settings.checkpoints)
-            .with_context(|| format!("cannot open token {symbol}"))?;
+        let runtime =
+            TokenRuntime::open_with(backend.clone(), config.clone(), settings.checkpoints)
+                .with_context(|| format!("cannot open token {symbol}"))?;
         catalog.insert(runtime.entry().clone());
         ingest.add_token(runtime);
         info!(token = %symbol, "token opened");

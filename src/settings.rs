@@ -58,14 +58,33 @@ impl Settings {
         if hive_nodes.is_empty() {
             anyhow::bail!("HIVE_NODES is empty: give at least one Hive API node URL");
         }
-        let admin_token = args.admin_token.clone().or(file.admin_token).filter(|t| !t.is_empty());
+        let admin_token = args
+            .admin_token
+            .clone()
+            .or(file.admin_token)
+            .filter(|t| !t.is_empty());
         Ok(Settings {
             port: args.port.or(file.port).unwrap_or(4000),
-            bind: args.bind.clone().or(file.bind).unwrap_or_else(|| "0.0.0.0".into()),
-            data_path: args.data_path.clone().or(file.data_path).unwrap_or_else(|| "./data".into()),
+            bind: args
+                .bind
+                .clone()
+                .or(file.bind)
+                .unwrap_or_else(|| "0.0.0.0".into()),
+            data_path: args
+                .data_path
+                .clone()
+                .or(file.data_path)
+                .unwrap_or_else(|| "./data".into()),
             hive_nodes,
-            follow: args.follow.or(file.follow).unwrap_or(FollowArg::Irreversible),
-            zfs_parent: args.zfs_parent.clone().or(file.zfs_parent).filter(|p| !p.is_empty()),
+            follow: args
+                .follow
+                .or(file.follow)
+                .unwrap_or(FollowArg::Irreversible),
+            zfs_parent: args
+                .zfs_parent
+                .clone()
+                .or(file.zfs_parent)
+                .filter(|p| !p.is_empty()),
             admin_token,
             checkpoints: checkpoint_policy(args, &file),
         })

@@ -10,15 +10,22 @@ use crate::settings::Settings;
 pub(crate) fn run(settings: &Settings, command: TokenCommand) -> anyhow::Result<()> {
     let mut registry = Registry::open(settings.registry_path())?;
     match command {
-        TokenCommand::Add { preset: Some(name), .. } => {
+        TokenCommand::Add {
+            preset: Some(name), ..
+        } => {
             let config = preset(&name).with_context(|| {
-                format!("unknown preset `{name}`; presets are {}", PRESETS.join(", "))
+                format!(
+                    "unknown preset `{name}`; presets are {}",
+                    PRESETS.join(", ")
+                )
             })?;
             let symbol = config.symbol.clone();
             registry.add(config)?;
             println!("registered {symbol}; it starts indexing when `honeygraph serve` (re)starts");
         }
-        TokenCommand::Add { file: Some(path), .. } => {
+        TokenCommand::Add {
+            file: Some(path), ..
+        } => {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
             let spec: TokenSpec = serde_json::from_str(&text)
@@ -36,7 +43,10 @@ pub(crate) fn run(settings: &Settings, command: TokenCommand) -> anyhow::Result<
         }
         TokenCommand::Add { .. } => anyhow::bail!("give --preset NAME or --file token.json"),
         TokenCommand::List => {
-            println!("{:<10} {:<14} {:>12} {:>8}  name", "symbol", "opPrefix", "startBlock", "decimals");
+            println!(
+                "{:<10} {:<14} {:>12} {:>8}  name",
+                "symbol", "opPrefix", "startBlock", "decimals"
+            );
             for token in registry.tokens() {
                 println!(
                     "{:<10} {:<14} {:>12} {:>8}  {}",

@@ -39,7 +39,11 @@ fn token_defs(sim: &SimNode) -> Vec<(String, RefTokenDef)> {
         .enumerate()
         .map(|(i, a)| (a.clone(), 1_000_000 + 1_000 * i as u64))
         .collect();
-    let power: BTreeMap<String, u64> = accounts.iter().step_by(2).map(|a| (a.clone(), 50_000)).collect();
+    let power: BTreeMap<String, u64> = accounts
+        .iter()
+        .step_by(2)
+        .map(|a| (a.clone(), 50_000))
+        .collect();
     [(OUTER, sim.first_block()), (INNER, sim.first_block() + 300)]
         .into_iter()
         .map(|((symbol, prefix), start_block)| {
@@ -73,13 +77,17 @@ fn register(server: &Server, symbol: &str, def: &RefTokenDef) {
 
 fn last_block(server: &Server, symbol: &str) -> Option<u64> {
     let (status, state) = server.get(&format!("/{symbol}/state"));
-    (status == 200).then(|| state["lastBlock"].as_u64()).flatten()
+    (status == 200)
+        .then(|| state["lastBlock"].as_u64())
+        .flatten()
 }
 
 fn wait_for_block(server: &Server, symbol: &str, target: u64) {
-    wait_until(&format!("{symbol} to reach block {target}"), Duration::from_secs(180), || {
-        (last_block(server, symbol) == Some(target)).then_some(())
-    });
+    wait_until(
+        &format!("{symbol} to reach block {target}"),
+        Duration::from_secs(180),
+        || (last_block(server, symbol) == Some(target)).then_some(()),
+    );
 }
 
 /// Every block of the simulated chain from `from` to `to`, as the model reads it.
@@ -90,13 +98,19 @@ fn chain(sim: &SimNode, from: u64, to: u64) -> Vec<(u64, Vec<RefOp>)> {
 }
 
 fn reference(sim: &SimNode, defs: &[(String, RefTokenDef)], target: u64) -> Vec<RefToken> {
-    let mut tokens: Vec<RefToken> = defs.iter().map(|(_, def)| RefToken::new(def.clone())).collect();
+    let mut tokens: Vec<RefToken> = defs
+        .iter()
+        .map(|(_, def)| RefToken::new(def.clone()))
+        .collect();
     run_chain(&mut tokens, &chain(sim, sim.first_block(), target));
     tokens
 }
 
 fn raw(value: &Value) -> u64 {
-    value.as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("not a raw amount: {value}"))
+    value
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not a raw amount: {value}"))
 }
 
 /// Every transfer of a token through the REST pages, newest first.
@@ -113,7 +127,13 @@ fn all_transfers(server: &Server, symbol: &str, account: Option<&str>) -> Vec<Va
         }
         let (status, page) = server.get(&path);
         assert_eq!(status, 200, "{path}: {page}");
-        out.extend(page["transfers"].as_array().expect("transfers array").iter().cloned());
+        out.extend(
+            page["transfers"]
+                .as_array()
+                .expect("transfers array")
+                .iter()
+                .cloned(),
+        );
         match page["next"].as_str() {
             Some(next) => cursor = Some(next.to_string()),
             None => return out,
@@ -130,7 +150,11 @@ fn check_token(server: &Server, sim: &SimNode, symbol: &str, model: &RefToken, t
     assert_eq!(state["lastBlock"], target);
     let head = sim.block_appbase(target).expect("target block");
     assert_eq!(state["lastBlockId"], head["block_id"]);
-    assert_eq!(raw(&state["supplyRaw"]) as u128, model.supply(), "{symbol} supply");
+    assert_eq!(
+        raw(&state["supplyRaw"]) as u128,
+        model.supply(),
+        "{symbol} supply"
+    );
     assert_eq!(state["holders"], model.holders(), "{symbol} holders");
 
     // Every account the model knows, over REST and GraphQL.
@@ -148,18 +172,42 @@ fn check_token(server: &Server, sim: &SimNode, symbol: &str, model: &RefToken, t
             ("grantedOut", want.granted_out),
         ];
         for (field, expected) in figures {
-            assert_eq!(raw(&got[format!("{field}Raw")]), expected, "{symbol} {name} {field}: {got}");
-            assert_eq!(got[field], format!("{}.{:03}", expected / 1000, expected % 1000), "{symbol} {name} {field}");
+            assert_eq!(
+                raw(&got[format!("{field}Raw")]),
+                expected,
+                "{symbol} {name} {field}: {got}"
+            );
+            assert_eq!(
+                got[field],
+                format!("{}.{:03}", expected / 1000, expected % 1000),
+                "{symbol} {name} {field}"
+            );
         }
         let data = server.graphql(
             symbol,
             &format!("{{ account(name: \"{name}\") {{ balanceRaw powerRaw grantedInRaw grantedOutRaw }} }}"),
         );
         let account = &data["account"];
-        assert_eq!(raw(&account["balanceRaw"]), want.balance, "GraphQL {symbol} {name}");
-        assert_eq!(raw(&account["powerRaw"]), want.power, "GraphQL {symbol} {name}");
-        assert_eq!(raw(&account["grantedInRaw"]), want.granted_in, "GraphQL {symbol} {name}");
-        assert_eq!(raw(&account["grantedOutRaw"]), want.granted_out, "GraphQL {symbol} {name}");
+        assert_eq!(
+            raw(&account["balanceRaw"]),
+            want.balance,
+            "GraphQL {symbol} {name}"
+        );
+        assert_eq!(
+            raw(&account["powerRaw"]),
+            want.power,
+            "GraphQL {symbol} {name}"
+        );
+        assert_eq!(
+            raw(&account["grantedInRaw"]),
+            want.granted_in,
+            "GraphQL {symbol} {name}"
+        );
+        assert_eq!(
+            raw(&account["grantedOutRaw"]),
+            want.granted_out,
+            "GraphQL {symbol} {name}"
+        );
     }
 
     // Transfers, newest first, through every page, and no transfer twice.
@@ -175,19 +223,37 @@ fn check_token(server: &Server, sim: &SimNode, symbol: &str, model: &RefToken, t
         assert_eq!(got["to"], want.to.as_str(), "{got}");
         assert_eq!(raw(&got["amountRaw"]), want.amount, "{got}");
         assert_eq!(got["memo"], want.memo.as_str(), "{got}");
-        assert!(seen.insert((want.trx_id.clone(), want.op_index)), "transfer listed twice: {got}");
+        assert!(
+            seen.insert((want.trx_id.clone(), want.op_index)),
+            "transfer listed twice: {got}"
+        );
     }
-    assert!(!expected.is_empty(), "the simulated chain produced no {symbol} transfers");
+    assert!(
+        !expected.is_empty(),
+        "the simulated chain produced no {symbol} transfers"
+    );
 
     // The account filter, for the busiest sender.
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for t in &model.transfers {
         *counts.entry(t.from.as_str()).or_default() += 1;
     }
-    let busiest = counts.iter().max_by_key(|(_, n)| **n).map(|(a, _)| *a).expect("a sender");
+    let busiest = counts
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(a, _)| *a)
+        .expect("a sender");
     let filtered = all_transfers(server, symbol, Some(busiest));
-    let want_filtered = model.transfers.iter().filter(|t| t.from == busiest || t.to == busiest).count();
-    assert_eq!(filtered.len(), want_filtered, "{symbol} transfers of {busiest}");
+    let want_filtered = model
+        .transfers
+        .iter()
+        .filter(|t| t.from == busiest || t.to == busiest)
+        .count();
+    assert_eq!(
+        filtered.len(),
+        want_filtered,
+        "{symbol} transfers of {busiest}"
+    );
 
     // GraphQL transfers agree with REST on the newest page.
     let data = server.graphql(symbol, "{ transfers(first: 10) { nodes { block trxId opIndex amountRaw } pageInfo { hasNextPage } } }");
@@ -201,7 +267,10 @@ fn check_token(server: &Server, sim: &SimNode, symbol: &str, model: &RefToken, t
     // The outcome of every logged operation, by transaction id.
     let mut by_trx: BTreeMap<&str, Vec<(u32, &str)>> = BTreeMap::new();
     for ((trx, op_index), outcome) in &model.outcomes {
-        by_trx.entry(trx.as_str()).or_default().push((*op_index, outcome.as_str()));
+        by_trx
+            .entry(trx.as_str())
+            .or_default()
+            .push((*op_index, outcome.as_str()));
     }
     let mut kinds = BTreeSet::new();
     for (trx, wanted) in &by_trx {
@@ -222,7 +291,10 @@ fn check_token(server: &Server, sim: &SimNode, symbol: &str, model: &RefToken, t
             kinds.insert(described);
         }
     }
-    assert!(kinds.contains("applied") && kinds.len() >= 3, "{symbol}: too few kinds of outcome: {kinds:?}");
+    assert!(
+        kinds.contains("applied") && kinds.len() >= 3,
+        "{symbol}: too few kinds of outcome: {kinds:?}"
+    );
 
     // The rich list: balance + power descending.
     let (status, rich) = server.get(&format!("/{symbol}/richlist?limit=10"));
@@ -269,7 +341,10 @@ fn serve_indexes_nested_prefixes_exactly_as_the_contract_says() {
         register(&server, symbol, def);
     }
     let target = sim.irreversible();
-    assert!(target - sim.first_block() >= 2_000, "the chain must be at least 2,000 blocks");
+    assert!(
+        target - sim.first_block() >= 2_000,
+        "the chain must be at least 2,000 blocks"
+    );
     for (symbol, _) in &defs {
         wait_for_block(&server, symbol, target);
     }
@@ -305,7 +380,10 @@ fn sigkill_during_catch_up_loses_nothing_and_applies_nothing_twice() {
         last_block(&server, outer).filter(|b| *b > sim.first_block() + 100)
     });
     server.kill();
-    assert!(reached < target, "the kill came after catch-up ended ({reached} >= {target})");
+    assert!(
+        reached < target,
+        "the kill came after catch-up ended ({reached} >= {target})"
+    );
 
     sim.set_faults(Faults::default());
     let server = Server::start(data.path(), &sim.url(), &[]);

@@ -32,7 +32,11 @@ fn serve(data: &Path, sim: &SimNode) -> Server {
 }
 
 fn register(server: &Server, sim: &SimNode) {
-    let balances: serde_json::Map<String, Value> = sim.accounts().into_iter().map(|a| (a, json!(5_000_000))).collect();
+    let balances: serde_json::Map<String, Value> = sim
+        .accounts()
+        .into_iter()
+        .map(|a| (a, json!(5_000_000)))
+        .collect();
     let body = json!({
         "symbol": SYMBOL, "opPrefix": "abc_", "startBlock": sim.first_block(),
         "powerDownInterval": 30, "genesis": {"balances": balances},
@@ -43,10 +47,15 @@ fn register(server: &Server, sim: &SimNode) {
 
 /// `(lastBlock, stateHash)` once the token stands at `target`.
 fn wait_for(server: &Server, target: u64) -> String {
-    wait_until(&format!("{SYMBOL} at block {target}"), Duration::from_secs(120), || {
-        let (status, state) = server.get(&format!("/{SYMBOL}/state"));
-        (status == 200 && state["lastBlock"] == target).then(|| state["stateHash"].as_str().map(String::from))?
-    })
+    wait_until(
+        &format!("{SYMBOL} at block {target}"),
+        Duration::from_secs(120),
+        || {
+            let (status, state) = server.get(&format!("/{SYMBOL}/state"));
+            (status == 200 && state["lastBlock"] == target)
+                .then(|| state["stateHash"].as_str().map(String::from))?
+        },
+    )
 }
 
 fn admin(server: &Server, path: &str, body: &Value) -> (u16, Value) {
@@ -72,9 +81,22 @@ fn cli(data: &Path, port: u16, admin_token: Option<&str>, args: &[&str]) -> Comm
 }
 
 fn run_ok(mut command: Command) -> Value {
-    let Output { status, stdout, stderr } = command.output().expect("run honeygraph");
-    assert!(status.success(), "honeygraph failed: {}", String::from_utf8_lossy(&stderr));
-    serde_json::from_slice(&stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&stdout)))
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("run honeygraph");
+    assert!(
+        status.success(),
+        "honeygraph failed: {}",
+        String::from_utf8_lossy(&stderr)
+    );
+    serde_json::from_slice(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&stdout)
+        )
+    })
 }
 
 #[test]
@@ -90,7 +112,10 @@ fn admin_api_checkpoints_replays_and_rolls_back_while_serving() {
     let (status, listed) = server_get_admin(&server, "snapshots");
     assert_eq!(status, 200, "{listed}");
     let automatic = listed["snapshots"].as_array().expect("snapshots").clone();
-    assert!(!automatic.is_empty(), "no automatic checkpoint with HONEYGRAPH_CHECKPOINT_EVERY=200: {listed}");
+    assert!(
+        !automatic.is_empty(),
+        "no automatic checkpoint with HONEYGRAPH_CHECKPOINT_EVERY=200: {listed}"
+    );
     let (status, taken) = admin(&server, "snapshot", &json!({}));
     assert_eq!(status, 201, "{taken}");
     assert_eq!(taken["block"], target);
@@ -100,25 +125,57 @@ fn admin_api_checkpoints_replays_and_rolls_back_while_serving() {
     // Replay from genesis and from the oldest checkpoint: the same state.
     let (status, report) = admin(&server, "replay", &json!({}));
     assert_eq!(status, 200, "{report}");
-    assert_eq!(report["stateHash"], live_hash.as_str(), "replay from genesis");
+    assert_eq!(
+        report["stateHash"],
+        live_hash.as_str(),
+        "replay from genesis"
+    );
     let oldest = automatic[0]["name"].as_str().expect("name").to_string();
     let (status, report) = admin(&server, "replay", &json!({"fromSnapshot": oldest}));
     assert_eq!(status, 200, "{report}");
-    assert_eq!(report["stateHash"], live_hash.as_str(), "replay from {oldest}");
+    assert_eq!(
+        report["stateHash"],
+        live_hash.as_str(),
+        "replay from {oldest}"
+    );
     let (status, refused) = admin(&server, "replay", &json!({"fromSnapshot": "b1"}));
-    assert!((400..500).contains(&status), "an unknown checkpoint is the caller's error: {status} {refused}");
+    assert!(
+        (400..500).contains(&status),
+        "an unknown checkpoint is the caller's error: {status} {refused}"
+    );
 
     // Roll back 20 blocks: the token goes back, then ingest brings it to the same state.
     let (status, report) = admin(&server, "rollback", &json!({"toBlock": target - 20}));
     assert_eq!(status, 200, "{report}");
     let landed = report["block"]["num"].as_u64().expect("landed block");
     assert!(landed <= target - 20, "{report}");
-    assert_eq!(wait_for(&server, target), live_hash, "after the rollback, catching up gives the same state");
+    assert_eq!(
+        wait_for(&server, target),
+        live_hash,
+        "after the rollback, catching up gives the same state"
+    );
 
     // The CLI goes through the admin API while the server holds the data directory.
-    let listed = run_ok(cli(data.path(), server.port, Some(ADMIN_TOKEN), &["snapshots", SYMBOL]));
-    assert!(listed["snapshots"].as_array().is_some_and(|s| !s.is_empty()), "{listed}");
-    let output = cli(data.path(), server.port, None, &["rollback", SYMBOL, "--to-block", "1"]).output().expect("run");
+    let listed = run_ok(cli(
+        data.path(),
+        server.port,
+        Some(ADMIN_TOKEN),
+        &["snapshots", SYMBOL],
+    ));
+    assert!(
+        listed["snapshots"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty()),
+        "{listed}"
+    );
+    let output = cli(
+        data.path(),
+        server.port,
+        None,
+        &["rollback", SYMBOL, "--to-block", "1"],
+    )
+    .output()
+    .expect("run");
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("HONEYGRAPH_ADMIN_TOKEN"), "{stderr}");
@@ -137,13 +194,21 @@ fn server_get_admin(server: &Server, path: &str) -> (u16, Value) {
 /// Starts `honeygraph ARGS`, waits until `marker` exists (the operation is
 /// under way), then SIGKILLs it. Returns whether the kill landed mid-way.
 fn kill_when(mut command: Command, marker: &Path) -> bool {
-    let mut child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
-    let landed = wait_until("the operation to start or end", Duration::from_secs(60), || {
-        if marker.exists() {
-            return Some(true);
-        }
-        child.try_wait().ok().flatten().map(|_| false)
-    });
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let landed = wait_until(
+        "the operation to start or end",
+        Duration::from_secs(60),
+        || {
+            if marker.exists() {
+                return Some(true);
+            }
+            child.try_wait().ok().flatten().map(|_| false)
+        },
+    );
     let _ = child.kill();
     let _ = child.wait();
     landed
@@ -159,7 +224,10 @@ fn offline_cli_and_sigkill_mid_operation_recover_to_the_live_state() {
     let live_hash = wait_for(&server, target);
     let port = server.port;
     let status = server.terminate();
-    assert!(status.success(), "SIGTERM must end the server cleanly: {status}");
+    assert!(
+        status.success(),
+        "SIGTERM must end the server cleanly: {status}"
+    );
 
     let root = data.path().join("tokens").join(SYMBOL);
     // Offline replay and rollback from the CLI.
@@ -170,15 +238,32 @@ fn offline_cli_and_sigkill_mid_operation_recover_to_the_live_state() {
 
     // SIGKILL in the middle of each operation; a restart must recover.
     let mut landed = Vec::new();
-    landed.push(kill_when(cli(data.path(), port, None, &["replay", SYMBOL]), &root.join("state").join("replay.tmp")));
     landed.push(kill_when(
-        cli(data.path(), port, None, &["rollback", SYMBOL, "--to-block", &(target - 700).to_string()]),
+        cli(data.path(), port, None, &["replay", SYMBOL]),
+        &root.join("state").join("replay.tmp"),
+    ));
+    landed.push(kill_when(
+        cli(
+            data.path(),
+            port,
+            None,
+            &[
+                "rollback",
+                SYMBOL,
+                "--to-block",
+                &(target - 700).to_string(),
+            ],
+        ),
         &root.join("rollback.pending"),
     ));
     eprintln!("kills that landed mid-operation: {landed:?}");
 
     let server = serve(data.path(), &sim);
-    assert_eq!(wait_for(&server, target), live_hash, "after the kills, the token recovers to the live state");
+    assert_eq!(
+        wait_for(&server, target),
+        live_hash,
+        "after the kills, the token recovers to the live state"
+    );
     let (status, state) = server.get(&format!("/{SYMBOL}/state"));
     assert_eq!(status, 200);
     assert_eq!(state["status"], "live", "{state}");

@@ -94,7 +94,12 @@ pub trait DatasetBackend: Send + Sync + std::fmt::Debug {
     /// shares blocks with, and depends on, its origin snapshot (destroy the
     /// clone before the origin); a plain clone is an independent copy.
     /// Returns the target's mountpoint.
-    fn clone_snapshot(&self, dataset: &str, snapshot: &str, target: &str) -> Result<PathBuf, DatasetError>;
+    fn clone_snapshot(
+        &self,
+        dataset: &str,
+        snapshot: &str,
+        target: &str,
+    ) -> Result<PathBuf, DatasetError>;
 
     /// Writes a replication stream of `dataset@snapshot` (descendants and
     /// earlier snapshots included) to `out`: full when `from` is `None`,
@@ -103,7 +108,13 @@ pub trait DatasetBackend: Send + Sync + std::fmt::Debug {
     /// The plain backend writes a tar stream holding the snapshot's whole
     /// contents either way; an incremental one is flagged as such and names
     /// its base, so it is received with the same checks as ZFS's.
-    fn send(&self, dataset: &str, snapshot: &str, from: Option<&str>, out: &mut dyn Write) -> Result<(), DatasetError>;
+    fn send(
+        &self,
+        dataset: &str,
+        snapshot: &str,
+        from: Option<&str>,
+        out: &mut dyn Write,
+    ) -> Result<(), DatasetError>;
 
     /// Receives a stream written by [`DatasetBackend::send`] of the same
     /// backend kind into `target`.
@@ -114,7 +125,12 @@ pub trait DatasetBackend: Send + Sync + std::fmt::Debug {
     /// the stream's base snapshot; any change made to `target` since its
     /// newest snapshot is discarded (`zfs receive -F`), then the new snapshot
     /// is added and becomes the live contents.
-    fn receive(&self, target: &str, kind: StreamKind, input: &mut dyn Read) -> Result<(), DatasetError>;
+    fn receive(
+        &self,
+        target: &str,
+        kind: StreamKind,
+        input: &mut dyn Read,
+    ) -> Result<(), DatasetError>;
 
     /// Sets (`Some(bytes)`) or removes (`None`) the dataset's quota, which
     /// covers its descendants and snapshots. Writers then fail with

@@ -164,7 +164,9 @@ impl DatasetError {
     pub fn is_out_of_space(&self) -> bool {
         match self {
             DatasetError::OutOfSpace { .. } => true,
-            DatasetError::Io { source, .. } | DatasetError::Stream { source, .. } | DatasetError::Spawn { source, .. } => is_out_of_space(source),
+            DatasetError::Io { source, .. }
+            | DatasetError::Stream { source, .. }
+            | DatasetError::Spawn { source, .. } => is_out_of_space(source),
             _ => false,
         }
     }
@@ -179,7 +181,11 @@ impl DatasetError {
                 detail: format!("{action}: {source}"),
             }
         } else {
-            DatasetError::Io { action, path, source }
+            DatasetError::Io {
+                action,
+                path,
+                source,
+            }
         }
     }
 }
@@ -193,7 +199,9 @@ pub fn is_out_of_space(err: &io::Error) -> bool {
 /// Whether a `zfs` command's stderr says it ran out of space or hit a quota.
 pub(crate) fn stderr_says_out_of_space(stderr: &str) -> bool {
     let lower = stderr.to_ascii_lowercase();
-    ["out of space", "quota exceeded", "no space left"].iter().any(|needle| lower.contains(needle))
+    ["out of space", "quota exceeded", "no space left"]
+        .iter()
+        .any(|needle| lower.contains(needle))
 }
 
 #[cfg(test)]
@@ -204,7 +212,9 @@ mod tests {
     fn enospc_and_edquot_are_out_of_space() {
         assert!(is_out_of_space(&io::Error::from_raw_os_error(libc::ENOSPC)));
         assert!(is_out_of_space(&io::Error::from_raw_os_error(libc::EDQUOT)));
-        assert!(!is_out_of_space(&io::Error::from_raw_os_error(libc::EACCES)));
+        assert!(!is_out_of_space(&io::Error::from_raw_os_error(
+            libc::EACCES
+        )));
         assert!(!is_out_of_space(&io::Error::other("no code")));
     }
 
@@ -220,8 +230,14 @@ mod tests {
 
     #[test]
     fn zfs_quota_messages_are_recognised() {
-        assert!(stderr_says_out_of_space("cannot receive new filesystem stream: out of space"));
-        assert!(stderr_says_out_of_space("write failed: Disk quota exceeded"));
-        assert!(!stderr_says_out_of_space("cannot open 'x': dataset does not exist"));
+        assert!(stderr_says_out_of_space(
+            "cannot receive new filesystem stream: out of space"
+        ));
+        assert!(stderr_says_out_of_space(
+            "write failed: Disk quota exceeded"
+        ));
+        assert!(!stderr_says_out_of_space(
+            "cannot open 'x': dataset does not exist"
+        ));
     }
 }

@@ -34,7 +34,10 @@ pub fn state_dataset(symbol: &str) -> String {
 
 /// Creates (if missing) the token's dataset with its `log` and `state`
 /// children and returns where they are mounted.
-pub fn ensure_token_layout(backend: &dyn DatasetBackend, symbol: &str) -> Result<TokenLayout, DatasetError> {
+pub fn ensure_token_layout(
+    backend: &dyn DatasetBackend,
+    symbol: &str,
+) -> Result<TokenLayout, DatasetError> {
     validate_component(symbol)?;
     let root = backend.create(symbol, &[LOG_CHILD, STATE_CHILD])?;
     Ok(TokenLayout {

@@ -25,7 +25,10 @@ mod zfs;
 
 pub use backend::{BackendKind, DatasetBackend, SnapshotInfo, StreamKind};
 pub use error::{is_out_of_space, DatasetError, NameKind};
-pub use layout::{destroy_token, ensure_token_layout, log_dataset, state_dataset, TokenLayout, LOG_CHILD, STATE_CHILD};
+pub use layout::{
+    destroy_token, ensure_token_layout, log_dataset, state_dataset, TokenLayout, LOG_CHILD,
+    STATE_CHILD,
+};
 pub use open::{open_backend, PLAIN_DIR};
 pub use plain::PlainBackend;
 pub use zfs::ZfsBackend;

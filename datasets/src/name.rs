@@ -23,18 +23,37 @@ pub const MAX_DEPTH: usize = 8;
 pub const ZFS_MAX_NAME_LEN: usize = 255;
 
 fn invalid(kind: NameKind, name: &str, reason: impl Into<String>) -> DatasetError {
-    DatasetError::InvalidName { kind, name: name.to_owned(), reason: reason.into() }
+    DatasetError::InvalidName {
+        kind,
+        name: name.to_owned(),
+        reason: reason.into(),
+    }
 }
 
 fn check_component(kind: NameKind, whole: &str, component: &str) -> Result<(), DatasetError> {
     if component.is_empty() {
-        return Err(invalid(kind, whole, "empty name component (leading, trailing or doubled '/')"));
+        return Err(invalid(
+            kind,
+            whole,
+            "empty name component (leading, trailing or doubled '/')",
+        ));
     }
     if component.len() > MAX_COMPONENT_LEN {
-        return Err(invalid(kind, whole, format!("component longer than {MAX_COMPONENT_LEN} characters")));
+        return Err(invalid(
+            kind,
+            whole,
+            format!("component longer than {MAX_COMPONENT_LEN} characters"),
+        ));
     }
-    if let Some(bad) = component.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'))) {
-        return Err(invalid(kind, whole, format!("contains {bad:?} (allowed: letters, digits, '_', '.', ':', '-')")));
+    if let Some(bad) = component
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-')))
+    {
+        return Err(invalid(
+            kind,
+            whole,
+            format!("contains {bad:?} (allowed: letters, digits, '_', '.', ':', '-')"),
+        ));
     }
     if component.starts_with('-') {
         return Err(invalid(kind, whole, "a component may not start with '-'"));
@@ -64,7 +83,11 @@ pub fn validate_snapshot_name(name: &str) -> Result<(), DatasetError> {
 pub fn validate_zfs_parent(name: &str) -> Result<(), DatasetError> {
     check_path(NameKind::ZfsParent, name)?;
     if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        return Err(invalid(NameKind::ZfsParent, name, "a pool name must start with a letter"));
+        return Err(invalid(
+            NameKind::ZfsParent,
+            name,
+            "a pool name must start with a letter",
+        ));
     }
     Ok(())
 }
@@ -74,7 +97,11 @@ fn check_path(kind: NameKind, name: &str) -> Result<(), DatasetError> {
         return Err(invalid(kind, name, "empty name"));
     }
     if name.len() > MAX_DATASET_LEN {
-        return Err(invalid(kind, name, format!("longer than {MAX_DATASET_LEN} characters")));
+        return Err(invalid(
+            kind,
+            name,
+            format!("longer than {MAX_DATASET_LEN} characters"),
+        ));
     }
     let mut depth = 0;
     for component in name.split('/') {
@@ -108,7 +135,15 @@ mod tests {
 
     #[test]
     fn accepts_token_layouts() {
-        for ok in ["HIVE", "HIVE/log", "HIVE/state", "a.b:c_d-e", "X1/y2/z3", "_x", ":x"] {
+        for ok in [
+            "HIVE",
+            "HIVE/log",
+            "HIVE/state",
+            "a.b:c_d-e",
+            "X1/y2/z3",
+            "_x",
+            ":x",
+        ] {
             assert!(validate_dataset_name(ok).is_ok(), "{ok}");
         }
         for ok in ["b100", "b10000", "pre-rollback.1", "daily:2024"] {
@@ -120,14 +155,46 @@ mod tests {
     #[test]
     fn rejects_dangerous_names() {
         let bad = [
-            "", "..", ".", "a/..", "../etc", "/abs", "a/", "a//b", "-rf", "a/-x", "a b", "a;b", "a$(x)", "a`x`", "a|b",
-            "a&b", "a>b", "a\nb", "a@b", "a\\b", "a*b", "a?b", "é", ".snapshots", "a/.hg-dataset", "a\0b", "a'b", "a\"b",
+            "",
+            "..",
+            ".",
+            "a/..",
+            "../etc",
+            "/abs",
+            "a/",
+            "a//b",
+            "-rf",
+            "a/-x",
+            "a b",
+            "a;b",
+            "a$(x)",
+            "a`x`",
+            "a|b",
+            "a&b",
+            "a>b",
+            "a\nb",
+            "a@b",
+            "a\\b",
+            "a*b",
+            "a?b",
+            "é",
+            ".snapshots",
+            "a/.hg-dataset",
+            "a\0b",
+            "a'b",
+            "a\"b",
         ];
         for name in bad {
-            assert!(validate_dataset_name(name).is_err(), "{name:?} should be rejected");
+            assert!(
+                validate_dataset_name(name).is_err(),
+                "{name:?} should be rejected"
+            );
         }
         for name in ["", "a/b", "a@b", "-x", "..", ".x", "x y", "x;y"] {
-            assert!(validate_snapshot_name(name).is_err(), "{name:?} should be rejected");
+            assert!(
+                validate_snapshot_name(name).is_err(),
+                "{name:?} should be rejected"
+            );
         }
         assert!(validate_zfs_parent("1pool/x").is_err());
         assert!(validate_zfs_parent("tank/ho ney").is_err());

@@ -19,7 +19,10 @@ pub const PLAIN_DIR: &str = "tokens";
 /// pool exists. When `zfs` is missing or not working, or the pool does not
 /// exist, a warning says so and plain directories are used. Without
 /// `zfs_parent`: plain directories under `data_path/tokens`.
-pub fn open_backend(zfs_parent: Option<&str>, data_path: &Path) -> Result<Arc<dyn DatasetBackend>, DatasetError> {
+pub fn open_backend(
+    zfs_parent: Option<&str>,
+    data_path: &Path,
+) -> Result<Arc<dyn DatasetBackend>, DatasetError> {
     if let Some(parent) = zfs_parent {
         validate_zfs_parent(parent)?;
         match try_zfs(parent) {
@@ -45,15 +48,23 @@ fn try_zfs(parent: &str) -> Result<ZfsBackend, DatasetError> {
     let backend = ZfsBackend::with_programs(parent, "zfs", "zpool")?;
     match backend.parent_status()? {
         ParentStatus::Present => {
-            tracing::info!(zfs_parent = parent, "datasets are ZFS datasets under ZFS_PARENT");
+            tracing::info!(
+                zfs_parent = parent,
+                "datasets are ZFS datasets under ZFS_PARENT"
+            );
         }
         ParentStatus::MissingInExistingPool => {
             backend.create_parent()?;
-            tracing::info!(zfs_parent = parent, "created the ZFS_PARENT dataset; datasets are ZFS datasets under it");
+            tracing::info!(
+                zfs_parent = parent,
+                "created the ZFS_PARENT dataset; datasets are ZFS datasets under it"
+            );
         }
         ParentStatus::PoolMissing => {
             let pool = parent.split('/').next().unwrap_or(parent);
-            return Err(DatasetError::NotFound { dataset: format!("{parent} (its pool {pool:?} does not exist)") });
+            return Err(DatasetError::NotFound {
+                dataset: format!("{parent} (its pool {pool:?} does not exist)"),
+            });
         }
     }
     Ok(backend)

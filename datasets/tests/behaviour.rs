@@ -7,7 +7,8 @@ use std::fs;
 
 use common::{tree, Fixture, TestResult};
 use datasets::{
-    destroy_token, ensure_token_layout, BackendKind, DatasetBackend, DatasetError, StreamKind, TokenLayout,
+    destroy_token, ensure_token_layout, BackendKind, DatasetBackend, DatasetError, StreamKind,
+    TokenLayout,
 };
 
 macro_rules! for_both_backends {
@@ -52,7 +53,11 @@ fn layout(backend: &dyn DatasetBackend, symbol: &str) -> Result<TokenLayout, Dat
 }
 
 fn names(backend: &dyn DatasetBackend, dataset: &str) -> Result<Vec<String>, DatasetError> {
-    Ok(backend.list_snapshots(dataset)?.into_iter().map(|s| s.name).collect())
+    Ok(backend
+        .list_snapshots(dataset)?
+        .into_iter()
+        .map(|s| s.name)
+        .collect())
 }
 
 fn layout_paths_exist_and_are_writable(f: &Fixture) -> TestResult {
@@ -77,7 +82,17 @@ fn layout_paths_exist_and_are_writable(f: &Fixture) -> TestResult {
 
     let other = layout(b, "LEO")?;
     assert_ne!(other.root, l.root);
-    assert_eq!(b.list()?, ["HIVE", "HIVE/log", "HIVE/state", "LEO", "LEO/log", "LEO/state"]);
+    assert_eq!(
+        b.list()?,
+        [
+            "HIVE",
+            "HIVE/log",
+            "HIVE/state",
+            "LEO",
+            "LEO/log",
+            "LEO/state"
+        ]
+    );
     assert_eq!(b.quota("HIVE")?, None);
     Ok(())
 }
@@ -120,7 +135,10 @@ fn snapshot_list_and_rollback_restore_contents(f: &Fixture) -> TestResult {
 
     // Back to b1: the file added later disappears.
     assert_eq!(b.rollback("HIVE", "b1")?.len(), 3);
-    assert_eq!(tree(&l.root).keys().collect::<Vec<_>>(), ["log/segment", "state/data.mdb"]);
+    assert_eq!(
+        tree(&l.root).keys().collect::<Vec<_>>(),
+        ["log/segment", "state/data.mdb"]
+    );
     assert_eq!(fs::read(&seg)?, b"one");
     assert_eq!(names(b, "HIVE/state")?, ["b1"]);
 
@@ -150,7 +168,9 @@ fn rollback_of_one_child_leaves_its_sibling(f: &Fixture) -> TestResult {
     assert_eq!(names(b, "HIVE/state")?, ["b1"]);
 
     // HIVE@b2 no longer covers state, so HIVE as a whole cannot go back to it.
-    let err = b.rollback("HIVE", "b2").expect_err("state has no b2 any more");
+    let err = b
+        .rollback("HIVE", "b2")
+        .expect_err("state has no b2 any more");
     assert!(
         matches!(&err, DatasetError::SnapshotNotFound { dataset, snapshot } if dataset == "HIVE/state" && snapshot == "b2"),
         "{err}"
@@ -168,12 +188,18 @@ fn rollback_refuses_before_changing_anything(f: &Fixture) -> TestResult {
     b.create("HIVE", &["extra"])?;
 
     let err = b.rollback("HIVE", "b1").expect_err("HIVE/extra has no b1");
-    assert!(matches!(&err, DatasetError::SnapshotNotFound { dataset, .. } if dataset == "HIVE/extra"), "{err}");
+    assert!(
+        matches!(&err, DatasetError::SnapshotNotFound { dataset, .. } if dataset == "HIVE/extra"),
+        "{err}"
+    );
     assert_eq!(fs::read(l.log_dir.join("segment"))?, b"after");
     assert_eq!(names(b, "HIVE")?, ["b1"]);
 
     let err = b.rollback("HIVE", "nope").expect_err("no such snapshot");
-    assert!(matches!(err, DatasetError::SnapshotNotFound { .. }), "{err}");
+    assert!(
+        matches!(err, DatasetError::SnapshotNotFound { .. }),
+        "{err}"
+    );
     let err = b.rollback("NOPE", "b1").expect_err("no such dataset");
     assert!(matches!(err, DatasetError::NotFound { .. }), "{err}");
     Ok(())
@@ -200,7 +226,10 @@ fn snapshot_names_are_unique_and_destroyable(f: &Fixture) -> TestResult {
         assert!(!names(b, dataset)?.contains(&"b1".to_owned()), "{dataset}");
     }
     let err = b.destroy_snapshot("HIVE", "b1").expect_err("already gone");
-    assert!(matches!(err, DatasetError::SnapshotNotFound { .. }), "{err}");
+    assert!(
+        matches!(err, DatasetError::SnapshotNotFound { .. }),
+        "{err}"
+    );
     Ok(())
 }
 
@@ -227,12 +256,21 @@ fn clone_copies_a_snapshot_into_a_new_dataset(f: &Fixture) -> TestResult {
     let state_copy = b.clone_snapshot("HIVE/state", "b1", "COPY/state-at-b1")?;
     assert_eq!(fs::read(state_copy.join("data.mdb"))?, b"state at b1");
 
-    let err = b.clone_snapshot("HIVE", "b1", "COPY").expect_err("target exists");
+    let err = b
+        .clone_snapshot("HIVE", "b1", "COPY")
+        .expect_err("target exists");
     assert!(matches!(err, DatasetError::AlreadyExists { .. }), "{err}");
-    let err = b.clone_snapshot("HIVE", "b1", "MISSING/child").expect_err("no parent");
+    let err = b
+        .clone_snapshot("HIVE", "b1", "MISSING/child")
+        .expect_err("no parent");
     assert!(matches!(err, DatasetError::NotFound { .. }), "{err}");
-    let err = b.clone_snapshot("HIVE", "nope", "OTHER").expect_err("no snapshot");
-    assert!(matches!(err, DatasetError::SnapshotNotFound { .. }), "{err}");
+    let err = b
+        .clone_snapshot("HIVE", "nope", "OTHER")
+        .expect_err("no snapshot");
+    assert!(
+        matches!(err, DatasetError::SnapshotNotFound { .. }),
+        "{err}"
+    );
 
     // ZFS clones depend on their origin; plain clones are copies.
     match b.kind() {
@@ -279,7 +317,10 @@ fn send_and_receive_full_then_incremental(f: &Fixture) -> TestResult {
     assert_eq!(tree(&dst), tree(&a.root));
     assert_eq!(fs::read(dst.join("log/segment.2"))?, b"new segment");
     let got = names(b, "DST")?;
-    assert!(got.contains(&"s1".to_owned()) && got.contains(&"s2".to_owned()), "{got:?}");
+    assert!(
+        got.contains(&"s1".to_owned()) && got.contains(&"s2".to_owned()),
+        "{got:?}"
+    );
 
     // The received dataset is a normal one: it rolls back like any other.
     b.rollback("DST", "s1")?;
@@ -297,24 +338,40 @@ fn receive_checks_its_target(f: &Fixture) -> TestResult {
     b.send("SRC", "s1", None, &mut full)?;
 
     // A full stream never overwrites an existing dataset.
-    let err = b.receive("SRC", StreamKind::Full, &mut full.as_slice()).expect_err("target exists");
+    let err = b
+        .receive("SRC", StreamKind::Full, &mut full.as_slice())
+        .expect_err("target exists");
     assert!(matches!(err, DatasetError::AlreadyExists { .. }), "{err}");
     assert_eq!(fs::read(a.log_dir.join("segment"))?, b"v1");
 
     let mut incremental = Vec::new();
     b.send("SRC", "s2", Some("s1"), &mut incremental)?;
-    let err = b.receive("NEW", StreamKind::Incremental, &mut incremental.as_slice()).expect_err("no target");
+    let err = b
+        .receive("NEW", StreamKind::Incremental, &mut incremental.as_slice())
+        .expect_err("no target");
     assert!(matches!(err, DatasetError::NotFound { .. }), "{err}");
     assert!(!b.exists("NEW")?);
 
-    let err = b.send("SRC", "nope", None, &mut Vec::new()).expect_err("no snapshot");
-    assert!(matches!(err, DatasetError::SnapshotNotFound { .. }), "{err}");
-    let err = b.send("SRC", "s2", Some("nope"), &mut Vec::new()).expect_err("no base");
-    assert!(matches!(err, DatasetError::SnapshotNotFound { .. }), "{err}");
+    let err = b
+        .send("SRC", "nope", None, &mut Vec::new())
+        .expect_err("no snapshot");
+    assert!(
+        matches!(err, DatasetError::SnapshotNotFound { .. }),
+        "{err}"
+    );
+    let err = b
+        .send("SRC", "s2", Some("nope"), &mut Vec::new())
+        .expect_err("no base");
+    assert!(
+        matches!(err, DatasetError::SnapshotNotFound { .. }),
+        "{err}"
+    );
 
     // Garbage is refused and leaves nothing behind.
     let garbage = vec![7u8; 4096];
-    assert!(b.receive("JUNK", StreamKind::Full, &mut garbage.as_slice()).is_err());
+    assert!(b
+        .receive("JUNK", StreamKind::Full, &mut garbage.as_slice())
+        .is_err());
     assert!(!b.exists("JUNK")?);
     assert_eq!(b.list()?, ["SRC", "SRC/log", "SRC/state"]);
     Ok(())
@@ -330,7 +387,10 @@ fn destroy_removes_datasets_and_snapshots(f: &Fixture) -> TestResult {
     b.destroy("HIVE/state")?;
     assert!(!b.exists("HIVE/state")?);
     assert_eq!(names(b, "HIVE")?, ["b1"]);
-    assert!(matches!(b.list_snapshots("HIVE/state"), Err(DatasetError::NotFound { .. })));
+    assert!(matches!(
+        b.list_snapshots("HIVE/state"),
+        Err(DatasetError::NotFound { .. })
+    ));
 
     destroy_token(b, "HIVE")?;
     assert!(!b.exists("HIVE")?);
@@ -339,7 +399,10 @@ fn destroy_removes_datasets_and_snapshots(f: &Fixture) -> TestResult {
     // Destroying a token that is not there is not an error; destroying a
     // dataset that is not there is.
     destroy_token(b, "HIVE")?;
-    assert!(matches!(b.destroy("HIVE"), Err(DatasetError::NotFound { .. })));
+    assert!(matches!(
+        b.destroy("HIVE"),
+        Err(DatasetError::NotFound { .. })
+    ));
 
     // A destroyed token can be made again, empty and without old snapshots.
     let again = layout(b, "HIVE")?;
@@ -351,18 +414,47 @@ fn destroy_removes_datasets_and_snapshots(f: &Fixture) -> TestResult {
 fn invalid_names_are_rejected(f: &Fixture) -> TestResult {
     let b = f.backend.as_ref();
     layout(b, "HIVE")?;
-    let bad = ["", "..", "../HIVE", "HIVE/..", "-rf", "a b", "a;rm", "$(id)", "/HIVE", "HIVE/", "HIVE@b1", ".snapshots"];
+    let bad = [
+        "",
+        "..",
+        "../HIVE",
+        "HIVE/..",
+        "-rf",
+        "a b",
+        "a;rm",
+        "$(id)",
+        "/HIVE",
+        "HIVE/",
+        "HIVE@b1",
+        ".snapshots",
+    ];
     for name in bad {
-        let invalid = |r: Result<(), DatasetError>| matches!(r, Err(DatasetError::InvalidName { .. }));
+        let invalid =
+            |r: Result<(), DatasetError>| matches!(r, Err(DatasetError::InvalidName { .. }));
         assert!(invalid(b.create(name, &[]).map(|_| ())), "create {name:?}");
-        assert!(invalid(b.create("HIVE", &[name]).map(|_| ())), "create child {name:?}");
+        assert!(
+            invalid(b.create("HIVE", &[name]).map(|_| ())),
+            "create child {name:?}"
+        );
         assert!(invalid(b.exists(name).map(|_| ())), "exists {name:?}");
         assert!(invalid(b.destroy(name)), "destroy {name:?}");
         assert!(invalid(b.snapshot("HIVE", name)), "snapshot {name:?}");
-        assert!(invalid(b.rollback("HIVE", name).map(|_| ())), "rollback {name:?}");
-        assert!(invalid(b.clone_snapshot("HIVE", "x", name).map(|_| ())), "clone {name:?}");
-        assert!(invalid(b.receive(name, StreamKind::Full, &mut [0u8; 0].as_slice())), "receive {name:?}");
-        assert!(invalid(ensure_token_layout(b, name).map(|_| ())), "layout {name:?}");
+        assert!(
+            invalid(b.rollback("HIVE", name).map(|_| ())),
+            "rollback {name:?}"
+        );
+        assert!(
+            invalid(b.clone_snapshot("HIVE", "x", name).map(|_| ())),
+            "clone {name:?}"
+        );
+        assert!(
+            invalid(b.receive(name, StreamKind::Full, &mut [0u8; 0].as_slice())),
+            "receive {name:?}"
+        );
+        assert!(
+            invalid(ensure_token_layout(b, name).map(|_| ())),
+            "layout {name:?}"
+        );
     }
     assert_eq!(b.list()?, ["HIVE", "HIVE/log", "HIVE/state"]);
     Ok(())

@@ -9,19 +9,38 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{incompressible, TestResult};
-use datasets::{ensure_token_layout, open_backend, BackendKind, DatasetBackend, DatasetError, PlainBackend};
+use datasets::{
+    ensure_token_layout, open_backend, BackendKind, DatasetBackend, DatasetError, PlainBackend,
+};
 
 #[test]
 fn quotas_are_refused_clearly() -> TestResult {
     let dir = tempfile::tempdir()?;
     let b = PlainBackend::open(dir.path())?;
     ensure_token_layout(&b, "HIVE")?;
-    let err = b.set_quota("HIVE", Some(1 << 20)).expect_err("plain cannot enforce quotas");
-    assert!(matches!(err, DatasetError::Unsupported { backend: BackendKind::Plain, .. }), "{err}");
-    assert!(err.to_string().contains("tmpfs"), "the error says what to do instead: {err}");
+    let err = b
+        .set_quota("HIVE", Some(1 << 20))
+        .expect_err("plain cannot enforce quotas");
+    assert!(
+        matches!(
+            err,
+            DatasetError::Unsupported {
+                backend: BackendKind::Plain,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("tmpfs"),
+        "the error says what to do instead: {err}"
+    );
     b.set_quota("HIVE", None)?;
     assert_eq!(b.quota("HIVE")?, None);
-    assert!(matches!(b.quota("NOPE"), Err(DatasetError::NotFound { .. })));
+    assert!(matches!(
+        b.quota("NOPE"),
+        Err(DatasetError::NotFound { .. })
+    ));
     Ok(())
 }
 
@@ -54,7 +73,10 @@ fn existing_directories_are_adopted() -> TestResult {
     fs::write(root.join("HIVE/log/segment"), b"kept")?;
     fs::create_dir_all(root.join("HIVE/log/not-a-dataset"))?;
     let b = PlainBackend::open(&root)?;
-    assert!(b.list()?.is_empty(), "unmarked directories are not datasets");
+    assert!(
+        b.list()?.is_empty(),
+        "unmarked directories are not datasets"
+    );
     let l = ensure_token_layout(&b, "HIVE")?;
     assert_eq!(fs::read(l.log_dir.join("segment"))?, b"kept");
     assert_eq!(b.list()?, ["HIVE", "HIVE/log", "HIVE/state"]);
@@ -85,7 +107,10 @@ fn reopening_cleans_up_after_a_crash() -> TestResult {
     let b = PlainBackend::open(&root)?;
     assert_eq!(names_in(&store)?, ["b1"]);
     assert_eq!(names_in(&root)?, ["HIVE"]);
-    assert_eq!(names_in(&l.root)?, [".hg-dataset", ".snapshots", "log", "state"]);
+    assert_eq!(
+        names_in(&l.root)?,
+        [".hg-dataset", ".snapshots", "log", "state"]
+    );
     assert_eq!(fs::read(l.state_dir.join("data.mdb"))?, b"rolled back");
     assert_eq!(fs::read(l.log_dir.join("segment"))?, b"live");
     assert_eq!(b.list_snapshots("HIVE")?.len(), 1);
@@ -93,8 +118,9 @@ fn reopening_cleans_up_after_a_crash() -> TestResult {
 }
 
 fn names_in(dir: &Path) -> std::io::Result<Vec<String>> {
-    let mut names: Vec<String> =
-        fs::read_dir(dir)?.map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned())).collect::<Result<_, _>>()?;
+    let mut names: Vec<String> = fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_, _>>()?;
     names.sort();
     Ok(names)
 }
@@ -115,7 +141,10 @@ impl SmallFs {
         if out.status.success() {
             Some(Self { dir })
         } else {
-            println!("skipped: cannot mount a tmpfs here (needs root): {}", String::from_utf8_lossy(&out.stderr).trim());
+            println!(
+                "skipped: cannot mount a tmpfs here (needs root): {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
             None
         }
     }
@@ -133,7 +162,9 @@ impl Drop for SmallFs {
 
 #[test]
 fn a_full_file_system_gives_a_clear_error_and_keeps_existing_files() -> TestResult {
-    let Some(small) = SmallFs::mount("2m") else { return Ok(()) };
+    let Some(small) = SmallFs::mount("2m") else {
+        return Ok(());
+    };
     let b = PlainBackend::open(small.path().join("tokens"))?;
     let l = ensure_token_layout(&b, "HIVE")?;
     let precious = incompressible(256 * 1024, 9);

@@ -9,7 +9,10 @@ use std::io::Write;
 use std::process::Command;
 
 use common::{fresh_zfs_parent, incompressible, test_pool, zfs, Fixture, TestResult};
-use datasets::{ensure_token_layout, open_backend, BackendKind, DatasetBackend, DatasetError, StreamKind, ZfsBackend};
+use datasets::{
+    ensure_token_layout, open_backend, BackendKind, DatasetBackend, DatasetError, StreamKind,
+    ZfsBackend,
+};
 
 /// Whether the pool can do lz4 (OpenZFS lists the `lz4_compress` feature;
 /// zfs-fuse, at pool version 23, cannot).
@@ -23,8 +26,12 @@ fn pool_supports_lz4() -> bool {
 
 #[test]
 fn created_datasets_get_compression_and_atime_off() -> TestResult {
-    let Some(f) = Fixture::zfs("props") else { return Ok(()) };
-    let Some(zb) = f.zfs_backend() else { return Ok(()) };
+    let Some(f) = Fixture::zfs("props") else {
+        return Ok(());
+    };
+    let Some(zb) = f.zfs_backend() else {
+        return Ok(());
+    };
     let l = ensure_token_layout(&zb, "HIVE")?;
     let expected = if pool_supports_lz4() { "lz4" } else { "on" };
     for dataset in ["HIVE", "HIVE/log", "HIVE/state"] {
@@ -33,7 +40,10 @@ fn created_datasets_get_compression_and_atime_off() -> TestResult {
         // Set on the dataset itself, not inherited from the test's parent.
         let full = format!("{}/{dataset}", zb.parent());
         let source = zfs(&["get", "-H", "-o", "source", "compression,atime", &full])?;
-        assert!(source.lines().all(|s| s.trim() == "local"), "{dataset}: {source}");
+        assert!(
+            source.lines().all(|s| s.trim() == "local"),
+            "{dataset}: {source}"
+        );
     }
     // Clones get the same properties.
     zb.snapshot("HIVE", "b1")?;
@@ -43,33 +53,53 @@ fn created_datasets_get_compression_and_atime_off() -> TestResult {
 
     // The layout is mounted under the parent's mountpoint.
     let parent_mount = zfs(&["get", "-H", "-o", "value", "mountpoint", zb.parent()])?;
-    assert_eq!(l.root, std::path::Path::new(parent_mount.trim()).join("HIVE"));
+    assert_eq!(
+        l.root,
+        std::path::Path::new(parent_mount.trim()).join("HIVE")
+    );
     Ok(())
 }
 
 #[test]
 fn a_failing_command_reports_its_command_line_and_stderr() -> TestResult {
-    let Some(f) = Fixture::zfs("stderr") else { return Ok(()) };
+    let Some(f) = Fixture::zfs("stderr") else {
+        return Ok(());
+    };
     let b = f.backend.as_ref();
     let l = ensure_token_layout(b, "HIVE")?;
     fs::write(l.log_dir.join("segment"), incompressible(256 * 1024, 1))?;
     // A quota below what is used: zfs itself refuses.
-    let err = b.set_quota("HIVE", Some(1024)).expect_err("quota below usage");
+    let err = b
+        .set_quota("HIVE", Some(1024))
+        .expect_err("quota below usage");
     match &err {
-        DatasetError::Command { command, stderr, .. } => {
-            assert!(command.starts_with("zfs set quota=1024 ") && command.ends_with("/HIVE"), "{command}");
-            assert!(stderr.contains("size is less than current used"), "{stderr}");
+        DatasetError::Command {
+            command, stderr, ..
+        } => {
+            assert!(
+                command.starts_with("zfs set quota=1024 ") && command.ends_with("/HIVE"),
+                "{command}"
+            );
+            assert!(
+                stderr.contains("size is less than current used"),
+                "{stderr}"
+            );
         }
         other => panic!("expected a command error, got {other:?}"),
     }
     let text = err.to_string();
-    assert!(text.contains("zfs set quota=1024") && text.contains("size is less than"), "{text}");
+    assert!(
+        text.contains("zfs set quota=1024") && text.contains("size is less than"),
+        "{text}"
+    );
     Ok(())
 }
 
 #[test]
 fn a_full_quota_gives_a_clear_error_and_keeps_existing_files() -> TestResult {
-    let Some(f) = Fixture::zfs("quota") else { return Ok(()) };
+    let Some(f) = Fixture::zfs("quota") else {
+        return Ok(());
+    };
     let b = f.backend.as_ref();
     let l = ensure_token_layout(b, "HIVE")?;
     let precious = incompressible(64 * 1024, 2);
@@ -79,7 +109,11 @@ fn a_full_quota_gives_a_clear_error_and_keeps_existing_files() -> TestResult {
     let quota = 4 << 20;
     b.set_quota("HIVE", Some(quota))?;
     assert_eq!(b.quota("HIVE")?, Some(quota));
-    assert_eq!(b.quota("HIVE/log")?, None, "the quota is the parent's, not the child's");
+    assert_eq!(
+        b.quota("HIVE/log")?,
+        None,
+        "the quota is the parent's, not the child's"
+    );
 
     // A writer fills the quota and gets EDQUOT.
     let big = l.log_dir.join("big");
@@ -100,14 +134,19 @@ fn a_full_quota_gives_a_clear_error_and_keeps_existing_files() -> TestResult {
     // ZFS commands that need space say so clearly.
     let mut stream = Vec::new();
     b.send("HIVE", "before", None, &mut stream)?;
-    let err = b.receive("HIVE/copy", StreamKind::Full, &mut stream.as_slice()).expect_err("no room to receive");
+    let err = b
+        .receive("HIVE/copy", StreamKind::Full, &mut stream.as_slice())
+        .expect_err("no room to receive");
     assert!(err.is_out_of_space(), "{err}");
     assert!(err.to_string().contains("out of space"), "{err}");
     assert!(err.to_string().contains("zfs receive"), "{err}");
     match b.create("HIVE", &["extra"]) {
         Err(err) => {
             assert!(err.is_out_of_space(), "{err}");
-            assert!(!b.exists("HIVE/extra")?, "a failed create leaves no dataset");
+            assert!(
+                !b.exists("HIVE/extra")?,
+                "a failed create leaves no dataset"
+            );
         }
         // Real ZFS may fit a small dataset's metadata in; zfs-fuse cannot mount it.
         Ok(_) => println!("note: this pool created a dataset under a full quota"),
@@ -129,7 +168,9 @@ fn a_full_quota_gives_a_clear_error_and_keeps_existing_files() -> TestResult {
 
 #[test]
 fn open_backend_uses_zfs_and_creates_a_missing_parent() -> TestResult {
-    let Some(parent) = fresh_zfs_parent("open") else { return Ok(()) };
+    let Some(parent) = fresh_zfs_parent("open") else {
+        return Ok(());
+    };
     let _cleanup = Fixture::adopt_zfs_parent(&parent);
     let data = tempfile::tempdir()?;
 
@@ -142,7 +183,10 @@ fn open_backend_uses_zfs_and_creates_a_missing_parent() -> TestResult {
     assert!(zfs(&["list", "-H", "-o", "name", &missing]).is_ok());
     let l = ensure_token_layout(created.as_ref(), "HIVE")?;
     assert!(l.log_dir.is_dir());
-    assert!(!data.path().join("tokens").exists(), "no plain directories when ZFS is used");
+    assert!(
+        !data.path().join("tokens").exists(),
+        "no plain directories when ZFS is used"
+    );
 
     // A pool that does not exist: plain directories, with a warning.
     let fallback = open_backend(Some("hgnosuchpool/honeygraph"), data.path())?;
@@ -152,7 +196,9 @@ fn open_backend_uses_zfs_and_creates_a_missing_parent() -> TestResult {
 
 #[test]
 fn zfs_open_refuses_a_missing_parent() -> TestResult {
-    let Some(pool) = test_pool() else { return Ok(()) };
+    let Some(pool) = test_pool() else {
+        return Ok(());
+    };
     let err = ZfsBackend::open(&format!("{pool}/hg-never-created")).expect_err("missing parent");
     assert!(matches!(err, DatasetError::NotFound { .. }), "{err}");
     Ok(())

@@ -60,7 +60,9 @@ async fn snapshots(
     let symbol = symbol.to_ascii_uppercase();
     let target = symbol.clone();
     let list = blocking(move || control.checkpoints(&target).map_err(ApiError::from)).await?;
-    Ok(Json(serde_json::json!({ "symbol": symbol, "snapshots": list })))
+    Ok(Json(
+        serde_json::json!({ "symbol": symbol, "snapshots": list }),
+    ))
 }
 
 #[handler]
@@ -74,7 +76,8 @@ async fn rollback(
     let RollbackBody { to_block } = body::read_json(req, body).await?;
     let control = ctx.control.clone();
     let symbol = symbol.to_ascii_uppercase();
-    let report = blocking(move || control.rollback(&symbol, to_block).map_err(ApiError::from)).await?;
+    let report =
+        blocking(move || control.rollback(&symbol, to_block).map_err(ApiError::from)).await?;
     Ok(Json(report))
 }
 
@@ -86,7 +89,10 @@ async fn replay(
     Data(ctx): Data<&AppContext>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     require_admin(ctx, req)?;
-    let ReplayBody { from_snapshot, to_block } = body::read_optional_json(req, body).await?;
+    let ReplayBody {
+        from_snapshot,
+        to_block,
+    } = body::read_optional_json(req, body).await?;
     let control = ctx.control.clone();
     let symbol = symbol.to_ascii_uppercase();
     let report = blocking(move || {

@@ -27,6 +27,7 @@ use std::time::Duration;
 use poem::listener::TcpAcceptor;
 use poem::{Endpoint, EndpointExt, Response, Route, Server};
 
+mod admin;
 mod auth;
 mod body;
 mod context;
@@ -37,7 +38,6 @@ mod health;
 mod limit;
 mod metrics;
 mod reads;
-mod admin;
 mod registry;
 mod rest;
 mod views;

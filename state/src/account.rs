@@ -28,14 +28,35 @@ mod tests {
 
     #[test]
     fn accepts_real_names() {
-        for name in ["spk-cc", "dlux-io", "alice", "a1b", "hive.blog", "abc.def.ghi", "disregardfiat"] {
+        for name in [
+            "spk-cc",
+            "dlux-io",
+            "alice",
+            "a1b",
+            "hive.blog",
+            "abc.def.ghi",
+            "disregardfiat",
+        ] {
             assert!(is_valid_account(name), "{name}");
         }
     }
 
     #[test]
     fn rejects_bad_names() {
-        for name in ["ab", "Alice", "1abc", "abc-", "abc.de", ".abc", "abc.", "abcdefghijklmnopq", "ab_c", "a..bc", "", "ab c"] {
+        for name in [
+            "ab",
+            "Alice",
+            "1abc",
+            "abc-",
+            "abc.de",
+            ".abc",
+            "abc.",
+            "abcdefghijklmnopq",
+            "ab_c",
+            "a..bc",
+            "",
+            "ab c",
+        ] {
             assert!(!is_valid_account(name), "{name}");
         }
     }

@@ -50,7 +50,10 @@ mod tests {
         assert_eq!(parse_amount(&json!(1000)), Some(1000));
         assert_eq!(parse_amount(&json!("0042")), Some(42));
         assert_eq!(parse_amount(&json!(MAX_AMOUNT)), Some(MAX_AMOUNT));
-        assert_eq!(parse_amount(&json!("9223372036854775807")), Some(MAX_AMOUNT));
+        assert_eq!(
+            parse_amount(&json!("9223372036854775807")),
+            Some(MAX_AMOUNT)
+        );
     }
 
     #[test]
@@ -85,7 +88,10 @@ mod tests {
         assert_eq!(format_amount(5, 3), "0.005");
         assert_eq!(format_amount(0, 3), "0.000");
         assert_eq!(format_amount(7, 0), "7");
-        assert_eq!(format_amount(u128::from(u64::MAX), 8), "184467440737.09551615");
+        assert_eq!(
+            format_amount(u128::from(u64::MAX), 8),
+            "184467440737.09551615"
+        );
     }
 
     proptest! {

@@ -23,7 +23,9 @@ pub fn block_num_from_id(id: &str) -> Option<BlockNum> {
     if id.len() != 40 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    u32::from_str_radix(id.get(..8)?, 16).ok().map(BlockNum::from)
+    u32::from_str_radix(id.get(..8)?, 16)
+        .ok()
+        .map(BlockNum::from)
 }
 
 #[cfg(test)]
@@ -37,6 +39,9 @@ mod tests {
             Some(97_477_291)
         );
         assert_eq!(block_num_from_id("05cf62ab"), None);
-        assert_eq!(block_num_from_id("zz cf62ab3f2151a60e601ed86bdb4313794987"), None);
+        assert_eq!(
+            block_num_from_id("zz cf62ab3f2151a60e601ed86bdb4313794987"),
+            None
+        );
     }
 }

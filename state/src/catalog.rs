@@ -150,7 +150,9 @@ impl Catalog {
 
     /// A token by symbol, case-insensitive.
     pub fn get(&self, symbol: &str) -> Option<Arc<TokenEntry>> {
-        read(&self.tokens).get(&symbol.to_ascii_uppercase()).cloned()
+        read(&self.tokens)
+            .get(&symbol.to_ascii_uppercase())
+            .cloned()
     }
 
     /// Every token, ordered by symbol.

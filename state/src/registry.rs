@@ -72,7 +72,11 @@ impl Registry {
                 config.symbol
             )));
         }
-        if let Some(other) = self.tokens.values().find(|t| t.op_prefix == config.op_prefix) {
+        if let Some(other) = self
+            .tokens
+            .values()
+            .find(|t| t.op_prefix == config.op_prefix)
+        {
             return Err(StateError::Conflict(format!(
                 "opPrefix `{}` is already used by {}",
                 config.op_prefix, other.symbol
@@ -152,8 +156,13 @@ mod tests {
         let path = dir.path().join("registry.json");
         let mut registry = Registry::open(&path).expect("open");
         registry.add(preset("SPK").expect("SPK")).expect("add SPK");
-        registry.add(preset("LARYNX").expect("LARYNX")).expect("add LARYNX");
-        assert!(matches!(registry.add(preset("SPK").expect("SPK")), Err(StateError::Conflict(_))));
+        registry
+            .add(preset("LARYNX").expect("LARYNX"))
+            .expect("add LARYNX");
+        assert!(matches!(
+            registry.add(preset("SPK").expect("SPK")),
+            Err(StateError::Conflict(_))
+        ));
         let mut clash = preset("DLUX").expect("DLUX");
         clash.op_prefix = "spkcc_".into();
         assert!(matches!(registry.add(clash), Err(StateError::Conflict(_))));
@@ -161,7 +170,10 @@ mod tests {
         let reopened = Registry::open(&path).expect("reopen");
         let symbols: Vec<_> = reopened.tokens().map(|t| t.symbol.as_str()).collect();
         assert_eq!(symbols, ["LARYNX", "SPK"]);
-        assert_eq!(reopened.router().route("spkcc_spk_send").map(|r| r.symbol), Some("SPK"));
+        assert_eq!(
+            reopened.router().route("spkcc_spk_send").map(|r| r.symbol),
+            Some("SPK")
+        );
     }
 
     #[test]
@@ -169,6 +181,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("registry.json");
         fs::write(&path, b"{not json").expect("write");
-        assert!(matches!(Registry::open(&path), Err(StateError::Corrupt { .. })));
+        assert!(matches!(
+            Registry::open(&path),
+            Err(StateError::Corrupt { .. })
+        ));
     }
 }

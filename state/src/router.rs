@@ -62,17 +62,52 @@ mod tests {
     use proptest::prelude::*;
 
     fn spk_router() -> PrefixRouter {
-        PrefixRouter::new([("spkcc_", "LARYNX"), ("spkcc_spk_", "SPK"), ("spkcc_broca_", "BROCA"), ("dlux_", "DLUX")])
+        PrefixRouter::new([
+            ("spkcc_", "LARYNX"),
+            ("spkcc_spk_", "SPK"),
+            ("spkcc_broca_", "BROCA"),
+            ("dlux_", "DLUX"),
+        ])
     }
 
     #[test]
     fn longest_prefix_wins() {
         let router = spk_router();
-        assert_eq!(router.route("spkcc_spk_send"), Some(Route { symbol: "SPK", name: "send" }));
-        assert_eq!(router.route("spkcc_send"), Some(Route { symbol: "LARYNX", name: "send" }));
-        assert_eq!(router.route("spkcc_power_up"), Some(Route { symbol: "LARYNX", name: "power_up" }));
-        assert_eq!(router.route("spkcc_broca_x"), Some(Route { symbol: "BROCA", name: "x" }));
-        assert_eq!(router.route("dlux_send"), Some(Route { symbol: "DLUX", name: "send" }));
+        assert_eq!(
+            router.route("spkcc_spk_send"),
+            Some(Route {
+                symbol: "SPK",
+                name: "send"
+            })
+        );
+        assert_eq!(
+            router.route("spkcc_send"),
+            Some(Route {
+                symbol: "LARYNX",
+                name: "send"
+            })
+        );
+        assert_eq!(
+            router.route("spkcc_power_up"),
+            Some(Route {
+                symbol: "LARYNX",
+                name: "power_up"
+            })
+        );
+        assert_eq!(
+            router.route("spkcc_broca_x"),
+            Some(Route {
+                symbol: "BROCA",
+                name: "x"
+            })
+        );
+        assert_eq!(
+            router.route("dlux_send"),
+            Some(Route {
+                symbol: "DLUX",
+                name: "send"
+            })
+        );
         assert_eq!(router.route("follow"), None);
         assert_eq!(router.route("spkc"), None);
     }

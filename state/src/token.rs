@@ -174,7 +174,10 @@ fn genesis_map(
     let mut out = BTreeMap::new();
     for (account, raw) in spec {
         if !is_valid_account(account) {
-            return Err(invalid(field, format!("`{account}` is not a valid Hive account")));
+            return Err(invalid(
+                field,
+                format!("`{account}` is not a valid Hive account"),
+            ));
         }
         let amount = parse_amount(raw).ok_or_else(|| {
             invalid(
@@ -215,8 +218,12 @@ impl TokenSpec {
             None => 3,
             Some(value) => {
                 let d = value.as_u64().filter(|d| *d <= u64::from(MAX_DECIMALS));
-                d.ok_or_else(|| invalid("decimals", format!("must be an integer from 0 to {MAX_DECIMALS}")))?
-                    as u8
+                d.ok_or_else(|| {
+                    invalid(
+                        "decimals",
+                        format!("must be an integer from 0 to {MAX_DECIMALS}"),
+                    )
+                })? as u8
             }
         };
         let op_prefix = self
@@ -233,7 +240,10 @@ impl TokenSpec {
             Some(value) => {
                 let v = uint_field("powerDownInterval", value)?;
                 if v == 0 || v > u64::from(u32::MAX) {
-                    return Err(invalid("powerDownInterval", "must be from 1 to 4294967295 blocks"));
+                    return Err(invalid(
+                        "powerDownInterval",
+                        "must be from 1 to 4294967295 blocks",
+                    ));
                 }
                 v
             }
@@ -272,10 +282,46 @@ impl TokenSpec {
 pub fn preset(symbol: &str) -> Option<TokenConfig> {
     let (name, contract, prefix, start, decimals, transfers, staking, description) =
         match symbol.to_ascii_uppercase().as_str() {
-            "LARYNX" => ("LARYNX", "@spk-cc", "spkcc_", 62_313_601, 3, true, true, "Base token of the spkcc honeycomb (SPK Network miners)"),
-            "SPK" => ("SPK", "@spk-cc", "spkcc_spk_", 62_313_601, 3, true, true, "SPK Network governance token"),
-            "BROCA" => ("BROCA", "@spk-cc", "spkcc_broca_", 62_313_601, 0, false, false, "SPK Network storage credits"),
-            "DLUX" => ("DLUX", "@dlux-io", "dlux_", 49_988_008, 3, true, true, "DLUX honeycomb token"),
+            "LARYNX" => (
+                "LARYNX",
+                "@spk-cc",
+                "spkcc_",
+                62_313_601,
+                3,
+                true,
+                true,
+                "Base token of the spkcc honeycomb (SPK Network miners)",
+            ),
+            "SPK" => (
+                "SPK",
+                "@spk-cc",
+                "spkcc_spk_",
+                62_313_601,
+                3,
+                true,
+                true,
+                "SPK Network governance token",
+            ),
+            "BROCA" => (
+                "BROCA",
+                "@spk-cc",
+                "spkcc_broca_",
+                62_313_601,
+                0,
+                false,
+                false,
+                "SPK Network storage credits",
+            ),
+            "DLUX" => (
+                "DLUX",
+                "@dlux-io",
+                "dlux_",
+                49_988_008,
+                3,
+                true,
+                true,
+                "DLUX honeycomb token",
+            ),
             _ => return None,
         };
     Some(TokenConfig {
@@ -325,17 +371,35 @@ mod tests {
             (json!({"symbol": "ab"}), "symbol"),
             (json!({"symbol": "abc"}), "symbol"),
             (json!({"symbol": "ABCDEFGHIJK"}), "symbol"),
-            (json!({"symbol": "ABC", "contractAddress": "abc"}), "contractAddress"),
-            (json!({"symbol": "ABC", "contractAddress": "@A"}), "contractAddress"),
+            (
+                json!({"symbol": "ABC", "contractAddress": "abc"}),
+                "contractAddress",
+            ),
+            (
+                json!({"symbol": "ABC", "contractAddress": "@A"}),
+                "contractAddress",
+            ),
             (json!({"symbol": "ABC", "decimals": 9}), "decimals"),
             (json!({"symbol": "ABC", "decimals": -1}), "decimals"),
             (json!({"symbol": "ABC", "opPrefix": ""}), "opPrefix"),
-            (json!({"symbol": "ABC", "opPrefix": "a".repeat(32)}), "opPrefix"),
+            (
+                json!({"symbol": "ABC", "opPrefix": "a".repeat(32)}),
+                "opPrefix",
+            ),
             (json!({"symbol": "ABC", "opPrefix": "Abc_"}), "opPrefix"),
             (json!({"symbol": "ABC", "startBlock": "x"}), "startBlock"),
-            (json!({"symbol": "ABC", "powerDownInterval": 0}), "powerDownInterval"),
-            (json!({"symbol": "ABC", "genesis": {"balances": {"Bad": 1}}}), "genesis.balances"),
-            (json!({"symbol": "ABC", "genesis": {"power": {"alice": -5}}}), "genesis.power"),
+            (
+                json!({"symbol": "ABC", "powerDownInterval": 0}),
+                "powerDownInterval",
+            ),
+            (
+                json!({"symbol": "ABC", "genesis": {"balances": {"Bad": 1}}}),
+                "genesis.balances",
+            ),
+            (
+                json!({"symbol": "ABC", "genesis": {"power": {"alice": -5}}}),
+                "genesis.power",
+            ),
         ];
         for (body, field) in cases {
             match spec(body.clone()).resolve(1) {
@@ -348,12 +412,18 @@ mod tests {
     #[test]
     fn presets_match_contract_section_7() {
         let spk = preset("spk").expect("SPK preset");
-        assert_eq!((spk.op_prefix.as_str(), spk.start_block, spk.decimals), ("spkcc_spk_", 62_313_601, 3));
+        assert_eq!(
+            (spk.op_prefix.as_str(), spk.start_block, spk.decimals),
+            ("spkcc_spk_", 62_313_601, 3)
+        );
         let broca = preset("BROCA").expect("BROCA preset");
         assert!(!broca.features.transfers);
         assert_eq!(broca.decimals, 0);
         let dlux = preset("DLUX").expect("DLUX preset");
-        assert_eq!((dlux.op_prefix.as_str(), dlux.start_block), ("dlux_", 49_988_008));
+        assert_eq!(
+            (dlux.op_prefix.as_str(), dlux.start_block),
+            ("dlux_", 49_988_008)
+        );
         assert_eq!(preset("LARYNX").expect("LARYNX").op_prefix, "spkcc_");
         assert!(preset("NOPE").is_none());
     }

@@ -77,7 +77,11 @@ impl Server {
                 panic!("honeygraph exited early with {status}:\n{}", server.log());
             }
             let client = reqwest::blocking::Client::new();
-            client.get(&url).send().ok().filter(|r| r.status().is_success())
+            client
+                .get(&url)
+                .send()
+                .ok()
+                .filter(|r| r.status().is_success())
         });
         server
     }

@@ -163,7 +163,8 @@ impl RefToken {
             Ok(()) => "applied".to_string(),
             Err(reason) => reason.to_string(),
         };
-        self.outcomes.insert((op.trx_id.clone(), op.op_index), outcome);
+        self.outcomes
+            .insert((op.trx_id.clone(), op.op_index), outcome);
     }
 
     fn run(&mut self, op: &RefOp, name: &str) -> Result<(), &'static str> {
@@ -193,7 +194,9 @@ impl RefToken {
                     Some(Value::String(s)) if valid_account(s) => s.clone(),
                     _ => return Err("invalid account"),
                 };
-                let amt = amount(payload.get("amount")).filter(|a| *a > 0).ok_or("invalid amount")?;
+                let amt = amount(payload.get("amount"))
+                    .filter(|a| *a > 0)
+                    .ok_or("invalid amount")?;
                 let memo = match payload.get("memo") {
                     None => String::new(),
                     Some(Value::String(s)) => truncate_memo(s),
@@ -228,7 +231,9 @@ impl RefToken {
                 if !active {
                     return Err("active authority required");
                 }
-                let amt = amount(payload.get("amount")).filter(|a| *a > 0).ok_or("invalid amount")?;
+                let amt = amount(payload.get("amount"))
+                    .filter(|a| *a > 0)
+                    .ok_or("invalid amount")?;
                 let a = self.acct(&sender);
                 if a.balance < amt {
                     return Err("insufficient balance");
@@ -316,7 +321,11 @@ impl RefToken {
             if start + u64::from(k) * interval != n {
                 continue;
             }
-            let installment = if k < 4 { total / 4 } else { total - 3 * (total / 4) };
+            let installment = if k < 4 {
+                total / 4
+            } else {
+                total - 3 * (total / 4)
+            };
             let a = self.acct(&account);
             let x = installment.min(a.power - a.granted_out);
             let e = self.accounts.entry(account.clone()).or_default();
@@ -366,10 +375,23 @@ pub fn ops_of_appbase_block(block: &Value) -> (u64, Vec<RefOp>) {
     let id = block["block_id"].as_str().expect("block_id");
     let num = u64::from_str_radix(&id[..8], 16).expect("id encodes number");
     let timestamp = block["timestamp"].as_str().unwrap_or_default().to_string();
-    let trx_ids = block["transaction_ids"].as_array().cloned().unwrap_or_default();
+    let trx_ids = block["transaction_ids"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let mut ops = Vec::new();
-    for (ti, trx) in block["transactions"].as_array().into_iter().flatten().enumerate() {
-        for (oi, op) in trx["operations"].as_array().into_iter().flatten().enumerate() {
+    for (ti, trx) in block["transactions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        for (oi, op) in trx["operations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
             if op["type"] != "custom_json_operation" {
                 continue;
             }

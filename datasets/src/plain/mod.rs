@@ -51,7 +51,11 @@ impl PlainBackend {
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, DatasetError> {
         let root = root.into();
         fs::create_dir_all(&root).map_err(|e| DatasetError::io("creating directory", &root, e))?;
-        let backend = Self { root, lock: Mutex::new(()), scratch_counter: AtomicU64::new(0) };
+        let backend = Self {
+            root,
+            lock: Mutex::new(()),
+            scratch_counter: AtomicU64::new(0),
+        };
         backend.recover()?;
         Ok(backend)
     }
@@ -64,7 +68,9 @@ impl PlainBackend {
     fn guard(&self) -> MutexGuard<'_, ()> {
         // A panic elsewhere cannot leave the directories half-changed in a way
         // the lock protects, so a poisoned lock is still usable.
-        self.lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn locate(&self, dataset: &str) -> Result<Located, DatasetError> {
@@ -83,7 +89,9 @@ impl PlainBackend {
         if is_dataset(&at.path) {
             Ok(at)
         } else {
-            Err(DatasetError::NotFound { dataset: dataset.to_owned() })
+            Err(DatasetError::NotFound {
+                dataset: dataset.to_owned(),
+            })
         }
     }
 
@@ -157,21 +165,28 @@ impl PlainBackend {
         if Store::of(&at.top).create(snapshot, &at.sub, &at.path)? {
             Ok(())
         } else {
-            Err(DatasetError::SnapshotExists { dataset: at.name.clone(), snapshot: snapshot.to_owned() })
+            Err(DatasetError::SnapshotExists {
+                dataset: at.name.clone(),
+                snapshot: snapshot.to_owned(),
+            })
         }
     }
 
     fn require(&self, at: &Located, snapshot: &str) -> Result<store::Manifest, DatasetError> {
-        Store::of(&at.top).find(snapshot, &at.sub)?.ok_or_else(|| DatasetError::SnapshotNotFound {
-            dataset: at.name.clone(),
-            snapshot: snapshot.to_owned(),
-        })
+        Store::of(&at.top)
+            .find(snapshot, &at.sub)?
+            .ok_or_else(|| DatasetError::SnapshotNotFound {
+                dataset: at.name.clone(),
+                snapshot: snapshot.to_owned(),
+            })
     }
 
     fn new_target(&self, target: &str) -> Result<Located, DatasetError> {
         let at = self.locate(target)?;
         if at.path.exists() {
-            return Err(DatasetError::AlreadyExists { dataset: target.to_owned() });
+            return Err(DatasetError::AlreadyExists {
+                dataset: target.to_owned(),
+            });
         }
         if let Some(parent) = name::parent_of(target) {
             self.existing(parent)?;
@@ -181,13 +196,20 @@ impl PlainBackend {
 
     fn scratch_dir(&self) -> Result<PathBuf, DatasetError> {
         let n = self.scratch_counter.fetch_add(1, Ordering::Relaxed);
-        let dir = self.root.join(format!("{RECV_PREFIX}{}-{n}", std::process::id()));
+        let dir = self
+            .root
+            .join(format!("{RECV_PREFIX}{}-{n}", std::process::id()));
         tree::remove_tree(&dir)?;
         fs::create_dir(&dir).map_err(|e| DatasetError::io("creating directory", &dir, e))?;
         Ok(dir)
     }
 
-    fn receive_inner(&self, target: &str, kind: StreamKind, input: &mut dyn Read) -> Result<(), DatasetError> {
+    fn receive_inner(
+        &self,
+        target: &str,
+        kind: StreamKind,
+        input: &mut dyn Read,
+    ) -> Result<(), DatasetError> {
         let at = match kind {
             StreamKind::Full => self.new_target(target)?,
             StreamKind::Incremental => self.existing(target)?,
@@ -198,7 +220,9 @@ impl PlainBackend {
             validate_snapshot_name(&header.snapshot)?;
             let data = scratch.join(stream::DATA);
             if !is_dataset(&data) {
-                return Err(DatasetError::InvalidStream { reason: "the stream holds no dataset".to_owned() });
+                return Err(DatasetError::InvalidStream {
+                    reason: "the stream holds no dataset".to_owned(),
+                });
             }
             match (kind, header.incremental_from.as_deref()) {
                 (StreamKind::Full, None) => {
@@ -213,12 +237,15 @@ impl PlainBackend {
                 }
                 (StreamKind::Full, Some(base)) => {
                     return Err(DatasetError::InvalidStream {
-                        reason: format!("this is an incremental stream (from {base:?}); receive it as incremental"),
+                        reason: format!(
+                        "this is an incremental stream (from {base:?}); receive it as incremental"
+                    ),
                     })
                 }
                 (StreamKind::Incremental, None) => {
                     return Err(DatasetError::InvalidStream {
-                        reason: "this is a full stream; receive it as full into a new dataset".to_owned(),
+                        reason: "this is a full stream; receive it as full into a new dataset"
+                            .to_owned(),
                     })
                 }
             }
@@ -230,18 +257,37 @@ impl PlainBackend {
 
     /// An incremental stream applies on top of its base, which must be the
     /// target's newest snapshot, and must not bring a name it already has.
-    fn check_incremental_base(&self, at: &Located, base: &str, snapshot: &str) -> Result<(), DatasetError> {
+    fn check_incremental_base(
+        &self,
+        at: &Located,
+        base: &str,
+        snapshot: &str,
+    ) -> Result<(), DatasetError> {
         let store = Store::of(&at.top);
-        let held: Vec<String> = store.list()?.into_iter().filter(|(_, m)| m.covers(&at.sub)).map(|(n, _)| n).collect();
+        let held: Vec<String> = store
+            .list()?
+            .into_iter()
+            .filter(|(_, m)| m.covers(&at.sub))
+            .map(|(n, _)| n)
+            .collect();
         if held.iter().any(|n| n == snapshot) {
-            return Err(DatasetError::SnapshotExists { dataset: at.name.clone(), snapshot: snapshot.to_owned() });
+            return Err(DatasetError::SnapshotExists {
+                dataset: at.name.clone(),
+                snapshot: snapshot.to_owned(),
+            });
         }
         match held.last() {
             Some(newest) if newest == base => Ok(()),
             Some(newest) => Err(DatasetError::InvalidStream {
-                reason: format!("the stream's base is {base:?} but {}'s newest snapshot is {newest:?}", at.name),
+                reason: format!(
+                    "the stream's base is {base:?} but {}'s newest snapshot is {newest:?}",
+                    at.name
+                ),
             }),
-            None => Err(DatasetError::SnapshotNotFound { dataset: at.name.clone(), snapshot: base.to_owned() }),
+            None => Err(DatasetError::SnapshotNotFound {
+                dataset: at.name.clone(),
+                snapshot: base.to_owned(),
+            }),
         }
     }
 }
@@ -267,7 +313,10 @@ fn child_datasets(dir: &Path) -> Result<Vec<String>, DatasetError> {
     for entry in entries {
         let entry = entry.map_err(|e| DatasetError::io("reading directory", dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.starts_with('.') && name::validate_component(&name).is_ok() && is_dataset(&entry.path()) {
+        if !name.starts_with('.')
+            && name::validate_component(&name).is_ok()
+            && is_dataset(&entry.path())
+        {
             children.push(name);
         }
     }
@@ -382,12 +431,19 @@ impl DatasetBackend for PlainBackend {
             }
         }
         let mut destroyed = Vec::new();
-        for (name, manifest) in store.list()?.into_iter().filter(|(_, m)| m.seq > target.seq) {
+        for (name, manifest) in store
+            .list()?
+            .into_iter()
+            .filter(|(_, m)| m.seq > target.seq)
+        {
             let held: Vec<&String> = subtree.iter().filter(|sub| manifest.covers(sub)).collect();
             if held.is_empty() {
                 continue;
             }
-            destroyed.extend(held.iter().map(|sub| format!("{}@{name}", Self::full_name(&at, sub))));
+            destroyed.extend(
+                held.iter()
+                    .map(|sub| format!("{}@{name}", Self::full_name(&at, sub))),
+            );
             if is_ancestor_or_self(&at.sub, &manifest.dataset) {
                 store.remove(&name)?;
             } else {
@@ -403,7 +459,12 @@ impl DatasetBackend for PlainBackend {
         Ok(destroyed)
     }
 
-    fn clone_snapshot(&self, dataset: &str, snapshot: &str, target: &str) -> Result<PathBuf, DatasetError> {
+    fn clone_snapshot(
+        &self,
+        dataset: &str,
+        snapshot: &str,
+        target: &str,
+    ) -> Result<PathBuf, DatasetError> {
         validate_snapshot_name(snapshot)?;
         name::validate_dataset_name(target)?;
         let _guard = self.guard();
@@ -411,10 +472,13 @@ impl DatasetBackend for PlainBackend {
         let manifest = self.require(&at, snapshot)?;
         let to = self.new_target(target)?;
         let tmp = swap::prepare(&to.path)?;
-        let copied = tree::copy_tree(&Store::of(&at.top).data_of(snapshot, &manifest, &at.sub), &tmp)
-            .and_then(|_| tree::write_marker(&tmp))
-            .and_then(|()| tree::rename(&tmp, &to.path))
-            .and_then(|()| tree::sync_dir(to.path.parent().unwrap_or(&self.root)));
+        let copied = tree::copy_tree(
+            &Store::of(&at.top).data_of(snapshot, &manifest, &at.sub),
+            &tmp,
+        )
+        .and_then(|_| tree::write_marker(&tmp))
+        .and_then(|()| tree::rename(&tmp, &to.path))
+        .and_then(|()| tree::sync_dir(to.path.parent().unwrap_or(&self.root)));
         if let Err(err) = copied {
             let _ = tree::remove_tree(&tmp);
             return Err(err);
@@ -422,7 +486,13 @@ impl DatasetBackend for PlainBackend {
         Ok(to.path)
     }
 
-    fn send(&self, dataset: &str, snapshot: &str, from: Option<&str>, out: &mut dyn Write) -> Result<(), DatasetError> {
+    fn send(
+        &self,
+        dataset: &str,
+        snapshot: &str,
+        from: Option<&str>,
+        out: &mut dyn Write,
+    ) -> Result<(), DatasetError> {
         validate_snapshot_name(snapshot)?;
         if let Some(from) = from {
             validate_snapshot_name(from)?;
@@ -439,10 +509,19 @@ impl DatasetBackend for PlainBackend {
             }
         }
         let header = StreamHeader::new(dataset, snapshot, from);
-        stream::write(&header, &Store::of(&at.top).data_of(snapshot, &manifest, &at.sub), out)
+        stream::write(
+            &header,
+            &Store::of(&at.top).data_of(snapshot, &manifest, &at.sub),
+            out,
+        )
     }
 
-    fn receive(&self, target: &str, kind: StreamKind, input: &mut dyn Read) -> Result<(), DatasetError> {
+    fn receive(
+        &self,
+        target: &str,
+        kind: StreamKind,
+        input: &mut dyn Read,
+    ) -> Result<(), DatasetError> {
         validate_dataset_name(target)?;
         let _guard = self.guard();
         self.receive_inner(target, kind, input)

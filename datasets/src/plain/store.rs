@@ -47,7 +47,8 @@ pub(crate) fn is_ancestor_or_self(a: &str, b: &str) -> bool {
 impl Manifest {
     /// Whether this snapshot holds the sub-dataset `sub` of the top level.
     pub(crate) fn covers(&self, sub: &str) -> bool {
-        is_ancestor_or_self(&self.dataset, sub) && !self.excluded.iter().any(|e| is_ancestor_or_self(e, sub))
+        is_ancestor_or_self(&self.dataset, sub)
+            && !self.excluded.iter().any(|e| is_ancestor_or_self(e, sub))
     }
 }
 
@@ -60,7 +61,9 @@ pub(crate) struct Store {
 impl Store {
     /// The store of the top-level dataset at `top`.
     pub(crate) fn of(top: &Path) -> Self {
-        Self { dir: top.join(SNAPSHOTS_DIR) }
+        Self {
+            dir: top.join(SNAPSHOTS_DIR),
+        }
     }
 
     /// All snapshots, oldest first.
@@ -78,9 +81,14 @@ impl Store {
                 continue;
             }
             let path = entry.path().join(MANIFEST);
-            let text = fs::read_to_string(&path).map_err(|e| DatasetError::io("reading", &path, e))?;
+            let text =
+                fs::read_to_string(&path).map_err(|e| DatasetError::io("reading", &path, e))?;
             let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
-                DatasetError::io("parsing", &path, std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+                DatasetError::io(
+                    "parsing",
+                    &path,
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+                )
             })?;
             snapshots.push((name, manifest));
         }
@@ -90,13 +98,20 @@ impl Store {
 
     /// The snapshot `name` if it holds `sub`.
     pub(crate) fn find(&self, name: &str, sub: &str) -> Result<Option<Manifest>, DatasetError> {
-        Ok(self.list()?.into_iter().find(|(n, m)| n == name && m.covers(sub)).map(|(_, m)| m))
+        Ok(self
+            .list()?
+            .into_iter()
+            .find(|(n, m)| n == name && m.covers(sub))
+            .map(|(_, m)| m))
     }
 
     /// Where the snapshot `name` keeps the contents of `sub`.
     pub(crate) fn data_of(&self, name: &str, manifest: &Manifest, sub: &str) -> PathBuf {
         let mut path = self.dir.join(name).join(DATA);
-        let below = sub.strip_prefix(manifest.dataset.as_str()).unwrap_or(sub).trim_start_matches('/');
+        let below = sub
+            .strip_prefix(manifest.dataset.as_str())
+            .unwrap_or(sub)
+            .trim_start_matches('/');
         if !below.is_empty() {
             path.push(below);
         }
@@ -106,12 +121,18 @@ impl Store {
     /// Copies `source` (the sub-dataset `sub`) into the new snapshot `name`:
     /// into a temporary directory first, renamed into place when complete.
     /// `Ok(false)` if a snapshot of that name exists.
-    pub(crate) fn create(&self, name: &str, sub: &str, source: &Path) -> Result<bool, DatasetError> {
+    pub(crate) fn create(
+        &self,
+        name: &str,
+        sub: &str,
+        source: &Path,
+    ) -> Result<bool, DatasetError> {
         let existing = self.list()?;
         if existing.iter().any(|(n, _)| n == name) {
             return Ok(false);
         }
-        fs::create_dir_all(&self.dir).map_err(|e| DatasetError::io("creating directory", &self.dir, e))?;
+        fs::create_dir_all(&self.dir)
+            .map_err(|e| DatasetError::io("creating directory", &self.dir, e))?;
         let tmp = self.dir.join(format!("{TMP_PREFIX}{name}"));
         tree::remove_tree(&tmp)?;
         let result = (|| {
@@ -121,8 +142,14 @@ impl Store {
                 format: FORMAT,
                 dataset: sub.to_owned(),
                 excluded: Vec::new(),
-                created_unix: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
-                seq: existing.iter().map(|(_, m)| m.seq).max().map_or(1, |s| s + 1),
+                created_unix: SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs()),
+                seq: existing
+                    .iter()
+                    .map(|(_, m)| m.seq)
+                    .max()
+                    .map_or(1, |s| s + 1),
                 referenced_bytes,
             };
             write_manifest(&tmp, &manifest)?;
@@ -147,11 +174,18 @@ impl Store {
     }
 
     /// Drops the part of snapshot `name` that holds `sub` (and below).
-    pub(crate) fn exclude(&self, name: &str, manifest: &Manifest, sub: &str) -> Result<(), DatasetError> {
+    pub(crate) fn exclude(
+        &self,
+        name: &str,
+        manifest: &Manifest,
+        sub: &str,
+    ) -> Result<(), DatasetError> {
         let data = self.data_of(name, manifest, sub);
         let mut updated = manifest.clone();
         updated.excluded.push(sub.to_owned());
-        updated.referenced_bytes = manifest.referenced_bytes.saturating_sub(tree::tree_size(&data)?);
+        updated.referenced_bytes = manifest
+            .referenced_bytes
+            .saturating_sub(tree::tree_size(&data)?);
         write_manifest(&self.dir.join(name), &updated)?;
         tree::remove_tree(&data)
     }
@@ -171,11 +205,17 @@ impl Store {
 
 fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), DatasetError> {
     let text = serde_json::to_vec_pretty(manifest).map_err(|e| {
-        DatasetError::io("encoding the manifest for", dir, std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        DatasetError::io(
+            "encoding the manifest for",
+            dir,
+            std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        )
     })?;
     let tmp = dir.join(format!("{MANIFEST}.new"));
     fs::write(&tmp, text).map_err(|e| DatasetError::io("writing", &tmp, e))?;
-    fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| DatasetError::io("syncing", &tmp, e))?;
+    fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| DatasetError::io("syncing", &tmp, e))?;
     tree::rename(&tmp, &dir.join(MANIFEST))?;
     tree::sync_dir(dir)
 }

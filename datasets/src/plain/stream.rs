@@ -47,11 +47,18 @@ impl StreamHeader {
 }
 
 fn write_err(source: std::io::Error) -> DatasetError {
-    DatasetError::Stream { action: "writing the send stream", source }
+    DatasetError::Stream {
+        action: "writing the send stream",
+        source,
+    }
 }
 
 /// Writes `header` and the tree at `data` to `out`.
-pub(crate) fn write(header: &StreamHeader, data: &Path, out: &mut dyn Write) -> Result<(), DatasetError> {
+pub(crate) fn write(
+    header: &StreamHeader,
+    data: &Path,
+    out: &mut dyn Write,
+) -> Result<(), DatasetError> {
     let json = serde_json::to_vec(header).map_err(|e| write_err(std::io::Error::other(e)))?;
     let mut builder = tar::Builder::new(out);
     builder.follow_symlinks(false);
@@ -59,7 +66,9 @@ pub(crate) fn write(header: &StreamHeader, data: &Path, out: &mut dyn Write) -> 
     entry.set_size(json.len() as u64);
     entry.set_mode(0o644);
     entry.set_entry_type(tar::EntryType::Regular);
-    builder.append_data(&mut entry, HEADER, json.as_slice()).map_err(write_err)?;
+    builder
+        .append_data(&mut entry, HEADER, json.as_slice())
+        .map_err(write_err)?;
     builder.append_dir_all(DATA, data).map_err(|e| {
         if crate::error::is_out_of_space(&e) {
             write_err(e)
@@ -71,28 +80,41 @@ pub(crate) fn write(header: &StreamHeader, data: &Path, out: &mut dyn Write) -> 
 }
 
 fn invalid(reason: impl Into<String>) -> DatasetError {
-    DatasetError::InvalidStream { reason: reason.into() }
+    DatasetError::InvalidStream {
+        reason: reason.into(),
+    }
 }
 
 /// Reads a stream into `scratch` (contents land in `scratch/data`) and
 /// returns its header. Entries outside `data/`, absolute paths, `..` and
 /// anything else `tar` would unpack outside `scratch` are rejected.
 pub(crate) fn read(input: &mut dyn Read, scratch: &Path) -> Result<StreamHeader, DatasetError> {
-    let read_err = |source| DatasetError::Stream { action: "reading the send stream", source };
+    let read_err = |source| DatasetError::Stream {
+        action: "reading the send stream",
+        source,
+    };
     let mut archive = tar::Archive::new(input);
     archive.set_preserve_permissions(true);
     archive.set_overwrite(false);
     let mut entries = archive.entries().map_err(read_err)?;
-    let mut first = entries.next().ok_or_else(|| invalid("empty stream"))?.map_err(read_err)?;
+    let mut first = entries
+        .next()
+        .ok_or_else(|| invalid("empty stream"))?
+        .map_err(read_err)?;
     if first.path().map_err(read_err)?.as_ref() != Path::new(HEADER) {
-        return Err(invalid("not a honeygraph plain send stream (no header first)"));
+        return Err(invalid(
+            "not a honeygraph plain send stream (no header first)",
+        ));
     }
     let mut json = Vec::new();
     first.read_to_end(&mut json).map_err(read_err)?;
     let header: StreamHeader =
         serde_json::from_slice(&json).map_err(|e| invalid(format!("unreadable header: {e}")))?;
     if header.format != FORMAT || header.version != 1 {
-        return Err(invalid(format!("unknown stream format {:?} version {}", header.format, header.version)));
+        return Err(invalid(format!(
+            "unknown stream format {:?} version {}",
+            header.format, header.version
+        )));
     }
     for entry in entries {
         let mut entry = entry.map_err(read_err)?;
@@ -105,11 +127,17 @@ pub(crate) fn read(input: &mut dyn Read, scratch: &Path) -> Result<StreamHeader,
         }
         let kind = entry.header().entry_type();
         if !(kind.is_file() || kind.is_dir() || kind.is_symlink()) {
-            return Err(invalid(format!("entry {path:?} is not a file, directory or symlink")));
+            return Err(invalid(format!(
+                "entry {path:?} is not a file, directory or symlink"
+            )));
         }
-        let unpacked = entry.unpack_in(scratch).map_err(|e| DatasetError::io("unpacking into", scratch, e))?;
+        let unpacked = entry
+            .unpack_in(scratch)
+            .map_err(|e| DatasetError::io("unpacking into", scratch, e))?;
         if !unpacked {
-            return Err(invalid(format!("entry {path:?} would land outside the target")));
+            return Err(invalid(format!(
+                "entry {path:?} would land outside the target"
+            )));
         }
     }
     Ok(header)
@@ -160,12 +188,16 @@ mod tests {
             archive(&[(HEADER, b"{not json")])?,
             archive(&[(HEADER, &header), ("data/../../escape", b"x")])?,
             archive(&[(HEADER, &header), ("elsewhere/f", b"x")])?,
-            b"definitely not a tar archive, just some bytes that are long enough to fill a block".repeat(8),
+            b"definitely not a tar archive, just some bytes that are long enough to fill a block"
+                .repeat(8),
         ];
         for (i, bytes) in cases.iter().enumerate() {
             let scratch = dir.path().join(format!("s{i}"));
             std::fs::create_dir(&scratch)?;
-            assert!(read(&mut bytes.as_slice(), &scratch).is_err(), "case {i} accepted");
+            assert!(
+                read(&mut bytes.as_slice(), &scratch).is_err(),
+                "case {i} accepted"
+            );
         }
         assert!(!dir.path().join("escape").exists());
         Ok(())

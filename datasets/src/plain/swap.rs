@@ -52,7 +52,10 @@ pub(crate) fn recover_dir(dir: &Path) -> Result<(), DatasetError> {
             let tmp = dir.join(name);
             let live = dir.join(leaf);
             // Interrupted between steps 2 and 3: give the snapshot store back.
-            if tmp.join(SNAPSHOTS_DIR).exists() && live.is_dir() && !live.join(SNAPSHOTS_DIR).exists() {
+            if tmp.join(SNAPSHOTS_DIR).exists()
+                && live.is_dir()
+                && !live.join(SNAPSHOTS_DIR).exists()
+            {
                 tree::rename(&tmp.join(SNAPSHOTS_DIR), &live.join(SNAPSHOTS_DIR))?;
             }
             tracing::info!(path = %tmp.display(), "removing an unfinished copy left by an interrupted operation");
@@ -83,7 +86,10 @@ pub(crate) fn recover_dir(dir: &Path) -> Result<(), DatasetError> {
 /// The names in `dir` (none if it cannot be read: nothing to recover there).
 fn entry_names(dir: &Path) -> Vec<String> {
     match fs::read_dir(dir) {
-        Ok(entries) => entries.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
         Err(_) => Vec::new(),
     }
 }
@@ -142,7 +148,11 @@ mod tests {
                 fs::rename(&live, tree::sibling(&live, OLD_PREFIX))?;
             }
             recover_dir(dir.path())?;
-            assert_eq!(fs::read(live.join("f"))?, b"new", "crash after step {crash_after_step}");
+            assert_eq!(
+                fs::read(live.join("f"))?,
+                b"new",
+                "crash after step {crash_after_step}"
+            );
             assert!(live.join(SNAPSHOTS_DIR).join("s1").is_dir());
             assert_eq!(fs::read_dir(dir.path())?.count(), 1, "no leftovers");
         }

@@ -22,7 +22,9 @@ pub(crate) const RECV_PREFIX: &str = ".hg-recv-";
 
 /// Whether `name` is one of the backend's temporary entries.
 pub(crate) fn is_bookkeeping(name: &str) -> bool {
-    [TMP_PREFIX, NEW_PREFIX, OLD_PREFIX, RECV_PREFIX].iter().any(|p| name.starts_with(p))
+    [TMP_PREFIX, NEW_PREFIX, OLD_PREFIX, RECV_PREFIX]
+        .iter()
+        .any(|p| name.starts_with(p))
 }
 
 /// Whether `path` is a dataset directory.
@@ -33,7 +35,9 @@ pub(crate) fn is_dataset(path: &Path) -> bool {
 /// Marks `dir` as a dataset.
 pub(crate) fn write_marker(dir: &Path) -> Result<(), DatasetError> {
     let marker = dir.join(MARKER);
-    fs::File::create(&marker).and_then(|f| f.sync_all()).map_err(|e| DatasetError::io("creating", &marker, e))
+    fs::File::create(&marker)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| DatasetError::io("creating", &marker, e))
 }
 
 /// Copies the tree `src` to the new directory `dst`, leaving out the
@@ -57,21 +61,30 @@ fn copy_dir(src: &Path, dst: &Path, top: bool) -> Result<u64, DatasetError> {
         }
         let from = entry.path();
         let to = dst.join(&name);
-        let file_type = entry.file_type().map_err(|e| DatasetError::io("reading", &from, e))?;
+        let file_type = entry
+            .file_type()
+            .map_err(|e| DatasetError::io("reading", &from, e))?;
         if file_type.is_dir() {
             bytes += copy_dir(&from, &to, false)?;
         } else if file_type.is_file() {
             bytes += fs::copy(&from, &to).map_err(|e| DatasetError::io("copying", &from, e))?;
-            fs::File::open(&to).and_then(|f| f.sync_all()).map_err(|e| DatasetError::io("syncing", &to, e))?;
+            fs::File::open(&to)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| DatasetError::io("syncing", &to, e))?;
         } else if file_type.is_symlink() {
-            let target = fs::read_link(&from).map_err(|e| DatasetError::io("reading link", &from, e))?;
-            std::os::unix::fs::symlink(&target, &to).map_err(|e| DatasetError::io("creating link", &to, e))?;
+            let target =
+                fs::read_link(&from).map_err(|e| DatasetError::io("reading link", &from, e))?;
+            std::os::unix::fs::symlink(&target, &to)
+                .map_err(|e| DatasetError::io("creating link", &to, e))?;
         } else {
             tracing::warn!(path = %from.display(), "not copying a special file (fifo, socket or device)");
         }
     }
-    let permissions = fs::metadata(src).map_err(|e| DatasetError::io("reading", src, e))?.permissions();
-    fs::set_permissions(dst, permissions).map_err(|e| DatasetError::io("setting permissions of", dst, e))?;
+    let permissions = fs::metadata(src)
+        .map_err(|e| DatasetError::io("reading", src, e))?
+        .permissions();
+    fs::set_permissions(dst, permissions)
+        .map_err(|e| DatasetError::io("setting permissions of", dst, e))?;
     sync_dir(dst)?;
     Ok(bytes)
 }
@@ -86,11 +99,16 @@ pub(crate) fn tree_size(path: &Path) -> Result<u64, DatasetError> {
     let mut bytes = 0;
     for entry in entries {
         let entry = entry.map_err(|e| DatasetError::io("reading directory", path, e))?;
-        let file_type = entry.file_type().map_err(|e| DatasetError::io("reading", entry.path(), e))?;
+        let file_type = entry
+            .file_type()
+            .map_err(|e| DatasetError::io("reading", entry.path(), e))?;
         if file_type.is_dir() {
             bytes += tree_size(&entry.path())?;
         } else if file_type.is_file() {
-            bytes += entry.metadata().map_err(|e| DatasetError::io("reading", entry.path(), e))?.len();
+            bytes += entry
+                .metadata()
+                .map_err(|e| DatasetError::io("reading", entry.path(), e))?
+                .len();
         }
     }
     Ok(bytes)
@@ -98,7 +116,9 @@ pub(crate) fn tree_size(path: &Path) -> Result<u64, DatasetError> {
 
 /// fsyncs a directory, so renames and new entries in it are durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), DatasetError> {
-    fs::File::open(dir).and_then(|f| f.sync_all()).map_err(|e| DatasetError::io("syncing directory", dir, e))
+    fs::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| DatasetError::io("syncing directory", dir, e))
 }
 
 /// Removes a tree; a missing one is fine.
@@ -117,7 +137,10 @@ pub(crate) fn rename(from: &Path, to: &Path) -> Result<(), DatasetError> {
 
 /// A sibling of `path` named `<prefix><file name>`.
 pub(crate) fn sibling(path: &Path, prefix: &str) -> std::path::PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!("{prefix}{name}"))
 }
 
@@ -126,7 +149,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn copy_keeps_content_and_links_and_skips_bookkeeping() -> Result<(), Box<dyn std::error::Error>> {
+    fn copy_keeps_content_and_links_and_skips_bookkeeping() -> Result<(), Box<dyn std::error::Error>>
+    {
         let dir = tempfile::tempdir()?;
         let src = dir.path().join("src");
         fs::create_dir_all(src.join("sub"))?;
@@ -152,6 +176,9 @@ mod tests {
 
     #[test]
     fn sibling_names() {
-        assert_eq!(sibling(Path::new("/a/b/log"), OLD_PREFIX), Path::new("/a/b/.hg-old-log"));
+        assert_eq!(
+            sibling(Path::new("/a/b/log"), OLD_PREFIX),
+            Path::new("/a/b/.hg-old-log")
+        );
     }
 }

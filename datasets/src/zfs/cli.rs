@@ -55,11 +55,18 @@ impl Cli {
     }
 
     /// Runs `zfs args...` (a `zfs send`), copying its stdout into `out`.
-    pub(crate) fn zfs_to_writer(&self, args: &[&str], out: &mut dyn Write) -> Result<(), DatasetError> {
+    pub(crate) fn zfs_to_writer(
+        &self,
+        args: &[&str],
+        out: &mut dyn Write,
+    ) -> Result<(), DatasetError> {
         let line = display(&self.zfs, args);
         let mut command = self.command(&self.zfs, args);
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = command.spawn().map_err(|source| DatasetError::Spawn { command: line.clone(), source })?;
+        let mut child = command.spawn().map_err(|source| DatasetError::Spawn {
+            command: line.clone(),
+            source,
+        })?;
         let stderr = collect_stderr(&mut child);
         let copied = match child.stdout.take() {
             Some(mut stdout) => std::io::copy(&mut stdout, out).map(|_| ()),
@@ -68,17 +75,30 @@ impl Cli {
         if let Err(source) = copied {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(DatasetError::Stream { action: "writing the send stream", source });
+            return Err(DatasetError::Stream {
+                action: "writing the send stream",
+                source,
+            });
         }
         finish(child, stderr, &line).map(|_| ())
     }
 
     /// Runs `zfs args...` (a `zfs receive`), feeding it `input`.
-    pub(crate) fn zfs_from_reader(&self, args: &[&str], input: &mut dyn Read) -> Result<(), DatasetError> {
+    pub(crate) fn zfs_from_reader(
+        &self,
+        args: &[&str],
+        input: &mut dyn Read,
+    ) -> Result<(), DatasetError> {
         let line = display(&self.zfs, args);
         let mut command = self.command(&self.zfs, args);
-        command.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
-        let mut child = command.spawn().map_err(|source| DatasetError::Spawn { command: line.clone(), source })?;
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().map_err(|source| DatasetError::Spawn {
+            command: line.clone(),
+            source,
+        })?;
         let stderr = collect_stderr(&mut child);
         let mut write_error = None;
         if let Some(mut stdin) = child.stdin.take() {
@@ -91,7 +111,10 @@ impl Cli {
                     Err(source) => {
                         let _ = child.kill();
                         let _ = child.wait();
-                        return Err(DatasetError::Stream { action: "reading the send stream", source });
+                        return Err(DatasetError::Stream {
+                            action: "reading the send stream",
+                            source,
+                        });
                     }
                 };
                 if let Err(e) = stdin.write_all(&buf[..n]) {
@@ -103,7 +126,10 @@ impl Cli {
         }
         finish(child, stderr, &line)?;
         match write_error {
-            Some(source) => Err(DatasetError::Stream { action: "feeding the stream to zfs receive", source }),
+            Some(source) => Err(DatasetError::Stream {
+                action: "feeding the stream to zfs receive",
+                source,
+            }),
             None => Ok(()),
         }
     }
@@ -117,12 +143,21 @@ impl Cli {
 }
 
 fn display(program: &Path, args: &[&str]) -> String {
-    let name = program.file_name().map_or_else(|| program.display().to_string(), |n| n.to_string_lossy().into_owned());
-    std::iter::once(name.as_str()).chain(args.iter().copied()).collect::<Vec<_>>().join(" ")
+    let name = program.file_name().map_or_else(
+        || program.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    std::iter::once(name.as_str())
+        .chain(args.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn run(mut command: Command, line: &str) -> Result<String, DatasetError> {
-    let output = command.output().map_err(|source| DatasetError::Spawn { command: line.to_owned(), source })?;
+    let output = command.output().map_err(|source| DatasetError::Spawn {
+        command: line.to_owned(),
+        source,
+    })?;
     let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
     if output.status.success() {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
@@ -141,9 +176,20 @@ fn collect_stderr(child: &mut Child) -> Option<thread::JoinHandle<String>> {
     })
 }
 
-fn finish(mut child: Child, stderr: Option<thread::JoinHandle<String>>, line: &str) -> Result<(), DatasetError> {
-    let status = child.wait().map_err(|source| DatasetError::Spawn { command: line.to_owned(), source })?;
-    let stderr = stderr.and_then(|h| h.join().ok()).unwrap_or_default().trim().to_owned();
+fn finish(
+    mut child: Child,
+    stderr: Option<thread::JoinHandle<String>>,
+    line: &str,
+) -> Result<(), DatasetError> {
+    let status = child.wait().map_err(|source| DatasetError::Spawn {
+        command: line.to_owned(),
+        source,
+    })?;
+    let stderr = stderr
+        .and_then(|h| h.join().ok())
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
     if status.success() {
         Ok(())
     } else {
@@ -153,9 +199,16 @@ fn finish(mut child: Child, stderr: Option<thread::JoinHandle<String>>, line: &s
 
 fn failure(line: &str, status: String, stderr: String) -> DatasetError {
     if stderr_says_out_of_space(&stderr) {
-        DatasetError::OutOfSpace { location: line.to_owned(), detail: stderr }
+        DatasetError::OutOfSpace {
+            location: line.to_owned(),
+            detail: stderr,
+        }
     } else {
-        DatasetError::Command { command: line.to_owned(), status, stderr }
+        DatasetError::Command {
+            command: line.to_owned(),
+            status,
+            stderr,
+        }
     }
 }
 

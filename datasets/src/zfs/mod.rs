@@ -42,13 +42,18 @@ impl ZfsBackend {
     /// Uses the existing dataset `parent` with the `zfs`/`zpool` on `PATH`.
     pub fn open(parent: &str) -> Result<Self, DatasetError> {
         let backend = Self::with_programs(parent, "zfs", "zpool")?;
-        backend.cli.zfs(&["list", "-H", "-o", "name", parent]).map_err(|err| {
-            if is_missing(&err) {
-                DatasetError::NotFound { dataset: parent.to_owned() }
-            } else {
-                err
-            }
-        })?;
+        backend
+            .cli
+            .zfs(&["list", "-H", "-o", "name", parent])
+            .map_err(|err| {
+                if is_missing(&err) {
+                    DatasetError::NotFound {
+                        dataset: parent.to_owned(),
+                    }
+                } else {
+                    err
+                }
+            })?;
         Ok(backend)
     }
 
@@ -60,7 +65,11 @@ impl ZfsBackend {
         zpool: impl Into<PathBuf>,
     ) -> Result<Self, DatasetError> {
         validate_zfs_parent(parent)?;
-        Ok(Self { parent: parent.to_owned(), cli: Cli::new(zfs.into(), zpool.into()), compression: OnceLock::new() })
+        Ok(Self {
+            parent: parent.to_owned(),
+            cli: Cli::new(zfs.into(), zpool.into()),
+            compression: OnceLock::new(),
+        })
     }
 
     /// The parent dataset (`ZFS_PARENT`).
@@ -74,7 +83,9 @@ impl ZfsBackend {
         let full = self.full(dataset)?;
         // ZFS property names (native or `module:name` user properties) start with a letter.
         if !property.starts_with(|c: char| c.is_ascii_lowercase())
-            || !property.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, ':' | '.' | '_'))
+            || !property.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, ':' | '.' | '_')
+            })
         {
             return Err(DatasetError::InvalidName {
                 kind: NameKind::Dataset,
@@ -82,7 +93,10 @@ impl ZfsBackend {
                 reason: "not a ZFS property name".to_owned(),
             });
         }
-        let out = self.cli.zfs(&["get", "-H", "-p", "-o", "value", property, &full]).map_err(|e| self.not_found(e, dataset))?;
+        let out = self
+            .cli
+            .zfs(&["get", "-H", "-p", "-o", "value", property, &full])
+            .map_err(|e| self.not_found(e, dataset))?;
         Ok(out.trim().to_owned())
     }
 
@@ -94,7 +108,9 @@ impl ZfsBackend {
         let pool = self.parent.split('/').next().unwrap_or(&self.parent);
         match self.cli.zpool(&["list", "-H", "-o", "name", pool]) {
             Ok(_) => Ok(ParentStatus::MissingInExistingPool),
-            Err(DatasetError::Command { ref stderr, .. }) if stderr.contains("no such pool") => Ok(ParentStatus::PoolMissing),
+            Err(DatasetError::Command { ref stderr, .. }) if stderr.contains("no such pool") => {
+                Ok(ParentStatus::PoolMissing)
+            }
             Err(err) => Err(err),
         }
     }
@@ -135,7 +151,9 @@ impl ZfsBackend {
 
     fn not_found(&self, err: DatasetError, dataset: &str) -> DatasetError {
         if is_missing(&err) {
-            DatasetError::NotFound { dataset: dataset.to_owned() }
+            DatasetError::NotFound {
+                dataset: dataset.to_owned(),
+            }
         } else {
             err
         }
@@ -177,10 +195,19 @@ impl ZfsBackend {
     /// Runs a command that creates `full` with `-o compression=... -o
     /// atime=off`, retrying with `compression=on` when the pool rejects lz4,
     /// and undoing a dataset that was created but could not be mounted.
-    fn with_properties(&self, full: &str, build: impl Fn(&[String]) -> Vec<String>) -> Result<(), DatasetError> {
+    fn with_properties(
+        &self,
+        full: &str,
+        build: impl Fn(&[String]) -> Vec<String>,
+    ) -> Result<(), DatasetError> {
         loop {
             let compression = self.compression();
-            let options = ["-o".to_owned(), format!("compression={compression}"), "-o".to_owned(), "atime=off".to_owned()];
+            let options = [
+                "-o".to_owned(),
+                format!("compression={compression}"),
+                "-o".to_owned(),
+                "atime=off".to_owned(),
+            ];
             let args = build(&options);
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             match self.cli.zfs(&args) {
@@ -191,15 +218,22 @@ impl ZfsBackend {
                 Err(DatasetError::Command { ref stderr, .. })
                     if compression == "lz4" && stderr.contains("'compression' must be one of") =>
                 {
-                    tracing::info!(dataset = full, "the pool rejects compression=lz4 (zfs-fuse): using compression=on");
+                    tracing::info!(
+                        dataset = full,
+                        "the pool rejects compression=lz4 (zfs-fuse): using compression=on"
+                    );
                     let _ = self.compression.set("on");
                 }
-                Err(DatasetError::Command { ref stderr, .. }) if stderr.contains("dataset already exists") => {
+                Err(DatasetError::Command { ref stderr, .. })
+                    if stderr.contains("dataset already exists") =>
+                {
                     return Ok(());
                 }
-                Err(DatasetError::Command { command, status, stderr })
-                    if stderr.contains("successfully created, but not mounted") =>
-                {
+                Err(DatasetError::Command {
+                    command,
+                    status,
+                    stderr,
+                }) if stderr.contains("successfully created, but not mounted") => {
                     return Err(self.undo_unmounted(full, command, status, stderr));
                 }
                 Err(err) => return Err(err),
@@ -209,9 +243,19 @@ impl ZfsBackend {
 
     /// A dataset was created but not mounted: destroy it again so the call
     /// has no effect, and say whether space was the reason.
-    fn undo_unmounted(&self, full: &str, command: String, status: String, stderr: String) -> DatasetError {
+    fn undo_unmounted(
+        &self,
+        full: &str,
+        command: String,
+        status: String,
+        stderr: String,
+    ) -> DatasetError {
         let available = name::parent_of(full)
-            .and_then(|parent| self.cli.zfs(&["get", "-H", "-p", "-o", "value", "available", parent]).ok())
+            .and_then(|parent| {
+                self.cli
+                    .zfs(&["get", "-H", "-p", "-o", "value", "available", parent])
+                    .ok()
+            })
             .and_then(|out| out.trim().parse::<u64>().ok());
         if let Err(err) = self.cli.zfs_retrying_busy(&["destroy", "-r", full]) {
             tracing::warn!(dataset = full, error = %err, "could not remove a dataset that was created but not mounted");
@@ -221,7 +265,11 @@ impl ZfsBackend {
                 location: command,
                 detail: format!("{stderr} ({bytes} bytes available)"),
             },
-            _ => DatasetError::Command { command, status, stderr },
+            _ => DatasetError::Command {
+                command,
+                status,
+                stderr,
+            },
         }
     }
 
@@ -262,7 +310,11 @@ impl ZfsBackend {
             .cli
             .zfs(&["list", "-H", "-o", "name", "-r", "-t", "filesystem", &full])
             .map_err(|e| self.not_found(e, dataset))?;
-        let mut names: Vec<String> = out.lines().filter_map(|l| self.relative(l.trim())).map(str::to_owned).collect();
+        let mut names: Vec<String> = out
+            .lines()
+            .filter_map(|l| self.relative(l.trim()))
+            .map(str::to_owned)
+            .collect();
         names.sort();
         Ok(names)
     }
@@ -273,7 +325,10 @@ fn check_length(full: &str, kind: NameKind, name: &str) -> Result<(), DatasetErr
         return Err(DatasetError::InvalidName {
             kind,
             name: name.to_owned(),
-            reason: format!("{full:?} is longer than ZFS's {} characters", name::ZFS_MAX_NAME_LEN),
+            reason: format!(
+                "{full:?} is longer than ZFS's {} characters",
+                name::ZFS_MAX_NAME_LEN
+            ),
         });
     }
     Ok(())
@@ -299,9 +354,13 @@ impl DatasetBackend for ZfsBackend {
     fn destroy(&self, dataset: &str) -> Result<(), DatasetError> {
         let full = self.full(dataset)?;
         if !self.exists_full(&full)? {
-            return Err(DatasetError::NotFound { dataset: dataset.to_owned() });
+            return Err(DatasetError::NotFound {
+                dataset: dataset.to_owned(),
+            });
         }
-        self.cli.zfs_retrying_busy(&["destroy", "-r", &full]).map(|_| ())
+        self.cli
+            .zfs_retrying_busy(&["destroy", "-r", &full])
+            .map(|_| ())
     }
 
     fn exists(&self, dataset: &str) -> Result<bool, DatasetError> {
@@ -310,8 +369,21 @@ impl DatasetBackend for ZfsBackend {
     }
 
     fn list(&self) -> Result<Vec<String>, DatasetError> {
-        let out = self.cli.zfs(&["list", "-H", "-o", "name", "-r", "-t", "filesystem", &self.parent])?;
-        let mut names: Vec<String> = out.lines().filter_map(|l| self.relative(l.trim())).map(str::to_owned).collect();
+        let out = self.cli.zfs(&[
+            "list",
+            "-H",
+            "-o",
+            "name",
+            "-r",
+            "-t",
+            "filesystem",
+            &self.parent,
+        ])?;
+        let mut names: Vec<String> = out
+            .lines()
+            .filter_map(|l| self.relative(l.trim()))
+            .map(str::to_owned)
+            .collect();
         names.sort();
         Ok(names)
     }
@@ -320,23 +392,38 @@ impl DatasetBackend for ZfsBackend {
         let full = self.full(dataset)?;
         let out = self
             .cli
-            .zfs(&["get", "-H", "-o", "property,value", "mountpoint,mounted", &full])
+            .zfs(&[
+                "get",
+                "-H",
+                "-o",
+                "property,value",
+                "mountpoint,mounted",
+                &full,
+            ])
             .map_err(|e| self.not_found(e, dataset))?;
         let value = |property: &str| {
-            out.lines().find_map(|line| line.split_once('\t').filter(|(p, _)| *p == property).map(|(_, v)| v.trim()))
+            out.lines().find_map(|line| {
+                line.split_once('\t')
+                    .filter(|(p, _)| *p == property)
+                    .map(|(_, v)| v.trim())
+            })
         };
         let mountpoint = value("mountpoint").unwrap_or("-");
         if !mountpoint.starts_with('/') {
             return Err(DatasetError::NotMounted {
                 dataset: dataset.to_owned(),
-                reason: format!("its mountpoint is {mountpoint:?}; set ZFS_PARENT's mountpoint to a directory"),
+                reason: format!(
+                    "its mountpoint is {mountpoint:?}; set ZFS_PARENT's mountpoint to a directory"
+                ),
             });
         }
         if value("mounted") != Some("yes") {
-            self.cli.zfs_retrying_busy(&["mount", &full]).map_err(|err| DatasetError::NotMounted {
-                dataset: dataset.to_owned(),
-                reason: err.to_string(),
-            })?;
+            self.cli
+                .zfs_retrying_busy(&["mount", &full])
+                .map_err(|err| DatasetError::NotMounted {
+                    dataset: dataset.to_owned(),
+                    reason: err.to_string(),
+                })?;
         }
         Ok(PathBuf::from(mountpoint))
     }
@@ -357,13 +444,26 @@ impl DatasetBackend for ZfsBackend {
         self.rollback_subtree(dataset, snapshot)
     }
 
-    fn clone_snapshot(&self, dataset: &str, snapshot: &str, target: &str) -> Result<PathBuf, DatasetError> {
+    fn clone_snapshot(
+        &self,
+        dataset: &str,
+        snapshot: &str,
+        target: &str,
+    ) -> Result<PathBuf, DatasetError> {
         self.clone_subtree(dataset, snapshot, target)
     }
 
-    fn send(&self, dataset: &str, snapshot: &str, from: Option<&str>, out: &mut dyn Write) -> Result<(), DatasetError> {
+    fn send(
+        &self,
+        dataset: &str,
+        snapshot: &str,
+        from: Option<&str>,
+        out: &mut dyn Write,
+    ) -> Result<(), DatasetError> {
         let full = self.full_snapshot(dataset, snapshot)?;
-        let base = from.map(|from| self.full_snapshot(dataset, from)).transpose()?;
+        let base = from
+            .map(|from| self.full_snapshot(dataset, from))
+            .transpose()?;
         self.require_snapshot(dataset, snapshot)?;
         let mut args = vec!["send", "-R"];
         if let (Some(base), Some(from)) = (base.as_deref(), from) {
@@ -374,24 +474,35 @@ impl DatasetBackend for ZfsBackend {
         self.cli.zfs_to_writer(&args, out)
     }
 
-    fn receive(&self, target: &str, kind: StreamKind, input: &mut dyn Read) -> Result<(), DatasetError> {
+    fn receive(
+        &self,
+        target: &str,
+        kind: StreamKind,
+        input: &mut dyn Read,
+    ) -> Result<(), DatasetError> {
         let full = self.full(target)?;
         let exists = self.exists_full(&full)?;
         let args = match kind {
             StreamKind::Full => {
                 if exists {
-                    return Err(DatasetError::AlreadyExists { dataset: target.to_owned() });
+                    return Err(DatasetError::AlreadyExists {
+                        dataset: target.to_owned(),
+                    });
                 }
                 if let Some(parent) = name::parent_of(target) {
                     if !self.exists(parent)? {
-                        return Err(DatasetError::NotFound { dataset: parent.to_owned() });
+                        return Err(DatasetError::NotFound {
+                            dataset: parent.to_owned(),
+                        });
                     }
                 }
                 vec!["receive", full.as_str()]
             }
             StreamKind::Incremental => {
                 if !exists {
-                    return Err(DatasetError::NotFound { dataset: target.to_owned() });
+                    return Err(DatasetError::NotFound {
+                        dataset: target.to_owned(),
+                    });
                 }
                 vec!["receive", "-F", full.as_str()]
             }
@@ -409,17 +520,23 @@ impl DatasetBackend for ZfsBackend {
             Some(bytes) => format!("quota={bytes}"),
             None => "quota=none".to_owned(),
         };
-        self.cli.zfs(&["set", &setting, &full]).map(|_| ()).map_err(|e| self.not_found(e, dataset))
+        self.cli
+            .zfs(&["set", &setting, &full])
+            .map(|_| ())
+            .map_err(|e| self.not_found(e, dataset))
     }
 
     fn quota(&self, dataset: &str) -> Result<Option<u64>, DatasetError> {
         let value = self.property(dataset, "quota")?;
         match value.as_str() {
             "0" | "none" | "-" => Ok(None),
-            other => other.parse().map(Some).map_err(|_| DatasetError::UnexpectedOutput {
-                command: format!("zfs get -H -p -o value quota {}/{dataset}", self.parent),
-                detail: format!("quota {other:?} is not a number"),
-            }),
+            other => other
+                .parse()
+                .map(Some)
+                .map_err(|_| DatasetError::UnexpectedOutput {
+                    command: format!("zfs get -H -p -o value quota {}/{dataset}", self.parent),
+                    detail: format!("quota {other:?} is not a number"),
+                }),
         }
     }
 }

@@ -15,7 +15,10 @@ impl ZfsBackend {
         match self.cli.zfs(&["snapshot", "-r", &full]) {
             Ok(_) => Ok(()),
             Err(DatasetError::Command { ref stderr, .. }) if stderr.contains("already exists") => {
-                Err(DatasetError::SnapshotExists { dataset: dataset.to_owned(), snapshot: snapshot.to_owned() })
+                Err(DatasetError::SnapshotExists {
+                    dataset: dataset.to_owned(),
+                    snapshot: snapshot.to_owned(),
+                })
             }
             Err(err) => Err(self.not_found(err, dataset)),
         }
@@ -26,17 +29,30 @@ impl ZfsBackend {
         let full = self.full(dataset)?;
         let out = self
             .cli
-            .zfs(&["list", "-H", "-o", "name", "-t", "snapshot", "-d", "1", &full])
+            .zfs(&[
+                "list", "-H", "-o", "name", "-t", "snapshot", "-d", "1", &full,
+            ])
             .map_err(|e| self.not_found(e, dataset))?;
         let prefix = format!("{full}@");
-        Ok(out.lines().filter_map(|l| l.trim().strip_prefix(prefix.as_str())).map(str::to_owned).collect())
+        Ok(out
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix(prefix.as_str()))
+            .map(str::to_owned)
+            .collect())
     }
 
-    pub(super) fn require_snapshot(&self, dataset: &str, snapshot: &str) -> Result<(), DatasetError> {
+    pub(super) fn require_snapshot(
+        &self,
+        dataset: &str,
+        snapshot: &str,
+    ) -> Result<(), DatasetError> {
         if self.snapshot_names(dataset)?.iter().any(|n| n == snapshot) {
             Ok(())
         } else {
-            Err(DatasetError::SnapshotNotFound { dataset: dataset.to_owned(), snapshot: snapshot.to_owned() })
+            Err(DatasetError::SnapshotNotFound {
+                dataset: dataset.to_owned(),
+                snapshot: snapshot.to_owned(),
+            })
         }
     }
 
@@ -47,17 +63,30 @@ impl ZfsBackend {
         }
         let full = self.full(dataset)?;
         let fulls: Vec<String> = names.iter().map(|n| format!("{full}@{n}")).collect();
-        let mut args = vec!["get", "-H", "-p", "-o", "name,property,value", "creation,used,referenced"];
+        let mut args = vec![
+            "get",
+            "-H",
+            "-p",
+            "-o",
+            "name,property,value",
+            "creation,used,referenced",
+        ];
         args.extend(fulls.iter().map(String::as_str));
         let out = self.cli.zfs(&args)?;
         let mut values: HashMap<(&str, &str), &str> = HashMap::new();
         for line in out.lines() {
             let mut fields = line.split('\t');
-            if let (Some(name), Some(property), Some(value)) = (fields.next(), fields.next(), fields.next()) {
+            if let (Some(name), Some(property), Some(value)) =
+                (fields.next(), fields.next(), fields.next())
+            {
                 values.insert((name, property), value.trim());
             }
         }
-        let number = |snapshot: &str, property: &str| values.get(&(snapshot, property)).and_then(|v| v.parse::<u64>().ok());
+        let number = |snapshot: &str, property: &str| {
+            values
+                .get(&(snapshot, property))
+                .and_then(|v| v.parse::<u64>().ok())
+        };
         Ok(names
             .iter()
             .zip(&fulls)
@@ -71,10 +100,16 @@ impl ZfsBackend {
             .collect())
     }
 
-    pub(super) fn remove_snapshot(&self, dataset: &str, snapshot: &str) -> Result<(), DatasetError> {
+    pub(super) fn remove_snapshot(
+        &self,
+        dataset: &str,
+        snapshot: &str,
+    ) -> Result<(), DatasetError> {
         let full = self.full_snapshot(dataset, snapshot)?;
         self.require_snapshot(dataset, snapshot)?;
-        self.cli.zfs_retrying_busy(&["destroy", "-r", &full]).map(|_| ())
+        self.cli
+            .zfs_retrying_busy(&["destroy", "-r", &full])
+            .map(|_| ())
     }
 
     /// For each dataset of the subtree (parents first), its snapshot names
@@ -103,14 +138,21 @@ impl ZfsBackend {
             .collect())
     }
 
-    pub(super) fn rollback_subtree(&self, dataset: &str, snapshot: &str) -> Result<Vec<String>, DatasetError> {
+    pub(super) fn rollback_subtree(
+        &self,
+        dataset: &str,
+        snapshot: &str,
+    ) -> Result<Vec<String>, DatasetError> {
         self.full_snapshot(dataset, snapshot)?;
         let subtree = self.subtree_snapshots(dataset)?;
         // Check everything first, so a missing snapshot changes nothing.
         let mut destroyed = Vec::new();
         for (ds, snaps) in &subtree {
             let Some(at) = snaps.iter().position(|s| s == snapshot) else {
-                return Err(DatasetError::SnapshotNotFound { dataset: ds.clone(), snapshot: snapshot.to_owned() });
+                return Err(DatasetError::SnapshotNotFound {
+                    dataset: ds.clone(),
+                    snapshot: snapshot.to_owned(),
+                });
             };
             destroyed.extend(snaps[at + 1..].iter().map(|s| format!("{ds}@{s}")));
         }
@@ -121,21 +163,36 @@ impl ZfsBackend {
         Ok(destroyed)
     }
 
-    pub(super) fn clone_subtree(&self, dataset: &str, snapshot: &str, target: &str) -> Result<PathBuf, DatasetError> {
+    pub(super) fn clone_subtree(
+        &self,
+        dataset: &str,
+        snapshot: &str,
+        target: &str,
+    ) -> Result<PathBuf, DatasetError> {
         name::validate_dataset_name(target)?;
         self.full_snapshot(dataset, snapshot)?;
         let target_full = self.full(target)?;
         if self.exists_full(&target_full)? {
-            return Err(DatasetError::AlreadyExists { dataset: target.to_owned() });
+            return Err(DatasetError::AlreadyExists {
+                dataset: target.to_owned(),
+            });
         }
         if let Some(parent) = name::parent_of(target) {
             if !self.exists(parent)? {
-                return Err(DatasetError::NotFound { dataset: parent.to_owned() });
+                return Err(DatasetError::NotFound {
+                    dataset: parent.to_owned(),
+                });
             }
         }
         let subtree = self.subtree_snapshots(dataset)?;
-        if !subtree.first().is_some_and(|(_, snaps)| snaps.iter().any(|s| s == snapshot)) {
-            return Err(DatasetError::SnapshotNotFound { dataset: dataset.to_owned(), snapshot: snapshot.to_owned() });
+        if !subtree
+            .first()
+            .is_some_and(|(_, snaps)| snaps.iter().any(|s| s == snapshot))
+        {
+            return Err(DatasetError::SnapshotNotFound {
+                dataset: dataset.to_owned(),
+                snapshot: snapshot.to_owned(),
+            });
         }
         for (ds, snaps) in &subtree {
             // Descendants created after the snapshot have no part in it.

@@ -31,7 +31,11 @@ impl Fixture {
     pub fn plain() -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let backend = PlainBackend::open(dir.path().join("tokens")).expect("plain backend opens");
-        Self { backend: Box::new(backend), zfs_parent: None, _dir: Some(dir) }
+        Self {
+            backend: Box::new(backend),
+            zfs_parent: None,
+            _dir: Some(dir),
+        }
     }
 
     /// ZFS datasets under a fresh child of the test pool, or `None` (after
@@ -39,17 +43,27 @@ impl Fixture {
     pub fn zfs(test: &str) -> Option<Self> {
         let parent = fresh_zfs_parent(test)?;
         let backend = ZfsBackend::open(&parent).expect("ZFS backend opens on the fresh parent");
-        Some(Self { backend: Box::new(backend), zfs_parent: Some(parent), _dir: None })
+        Some(Self {
+            backend: Box::new(backend),
+            zfs_parent: Some(parent),
+            _dir: None,
+        })
     }
 
     /// A fixture for a parent made with [`fresh_zfs_parent`], so it is removed.
     pub fn adopt_zfs_parent(parent: &str) -> Self {
         let backend = ZfsBackend::open(parent).expect("ZFS backend opens on the fresh parent");
-        Self { backend: Box::new(backend), zfs_parent: Some(parent.to_owned()), _dir: None }
+        Self {
+            backend: Box::new(backend),
+            zfs_parent: Some(parent.to_owned()),
+            _dir: None,
+        }
     }
 
     pub fn zfs_backend(&self) -> Option<ZfsBackend> {
-        self.zfs_parent.as_deref().map(|p| ZfsBackend::open(p).expect("ZFS backend opens"))
+        self.zfs_parent
+            .as_deref()
+            .map(|p| ZfsBackend::open(p).expect("ZFS backend opens"))
     }
 }
 
@@ -76,7 +90,11 @@ pub fn fresh_zfs_parent(test: &str) -> Option<String> {
 
 /// Runs `zfs` directly (outside the code under test).
 pub fn zfs(args: &[&str]) -> Result<String, String> {
-    let out = Command::new("zfs").args(args).env("LC_ALL", "C").output().map_err(|e| e.to_string())?;
+    let out = Command::new("zfs")
+        .args(args)
+        .env("LC_ALL", "C")
+        .output()
+        .map_err(|e| e.to_string())?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
@@ -114,7 +132,10 @@ pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 fn collect(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) {
-    let mut entries: Vec<_> = fs::read_dir(dir).expect("readable directory").map(|e| e.expect("entry")).collect();
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .expect("readable directory")
+        .map(|e| e.expect("entry"))
+        .collect();
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         if entry.file_name().to_string_lossy().starts_with('.') {
@@ -124,7 +145,11 @@ fn collect(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) {
         if path.is_dir() {
             collect(root, &path, files);
         } else {
-            let rel = path.strip_prefix(root).expect("under root").to_string_lossy().into_owned();
+            let rel = path
+                .strip_prefix(root)
+                .expect("under root")
+                .to_string_lossy()
+                .into_owned();
             files.insert(rel, fs::read(&path).expect("readable file"));
         }
     }

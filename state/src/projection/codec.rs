@@ -226,7 +226,13 @@ pub(crate) fn decode_transfer(bytes: &[u8]) -> Result<TransferValue<'_>, DecodeE
 
 /// Outcome value: outcome code, trx id, name, sender flag and sender (the
 /// position is the key, as for transfers).
-pub(crate) fn encode_outcome(out: &mut Vec<u8>, outcome: Outcome, trx_id: &str, name: &str, sender: Option<&str>) {
+pub(crate) fn encode_outcome(
+    out: &mut Vec<u8>,
+    outcome: Outcome,
+    trx_id: &str,
+    name: &str,
+    sender: Option<&str>,
+) {
     out.clear();
     out.extend_from_slice(&outcome.code());
     put_trx_id(out, trx_id);
@@ -240,7 +246,10 @@ pub(crate) fn encode_outcome(out: &mut Vec<u8>, outcome: Outcome, trx_id: &str, 
     }
 }
 
-pub(crate) fn decode_outcome(key: &[u8], bytes: &[u8]) -> Result<crate::projection::OpOutcome, DecodeError> {
+pub(crate) fn decode_outcome(
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<crate::projection::OpOutcome, DecodeError> {
     let (block, trx_index, op_index) = decode_transfer_key(key)?;
     let mut r = Reader::new(bytes);
     let code = [r.u8()?, r.u8()?];
@@ -373,7 +382,15 @@ mod tests {
         let mut buf = Vec::new();
         let hex_id = "0123456789abcdef0123456789abcdef01234567";
         for trx_id in ["ab", hex_id] {
-            encode_transfer(&mut buf, trx_id, "2025-01-01T00:00:00", "alice", "bob", 42, "héllo");
+            encode_transfer(
+                &mut buf,
+                trx_id,
+                "2025-01-01T00:00:00",
+                "alice",
+                "bob",
+                42,
+                "héllo",
+            );
             let t = decode_transfer(&buf).expect("decodes");
             assert_eq!(
                 (t.trx_id.as_str(), t.from, t.to, t.amount, t.memo),
@@ -386,8 +403,14 @@ mod tests {
         for (trx_id, sender) in [("ff", Some("carol")), (hex_id, None)] {
             encode_outcome(&mut buf, outcome, trx_id, "power_down", sender);
             let o = decode_outcome(&transfer_key(9, 1, 2), &buf).expect("decodes");
-            assert_eq!((o.block, o.trx_index, o.op_index, o.outcome), (9, 1, 2, outcome));
-            assert_eq!((o.trx_id.as_str(), o.name.as_str(), o.sender.as_deref()), (trx_id, "power_down", sender));
+            assert_eq!(
+                (o.block, o.trx_index, o.op_index, o.outcome),
+                (9, 1, 2, outcome)
+            );
+            assert_eq!(
+                (o.trx_id.as_str(), o.name.as_str(), o.sender.as_deref()),
+                (trx_id, "power_down", sender)
+            );
         }
         assert!(decode_outcome(&[0; 15], &buf).is_err());
     }

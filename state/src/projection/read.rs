@@ -298,9 +298,15 @@ impl Reader<'_> {
         let mut high = low;
         high[12..].copy_from_slice(&u32::MAX.to_be_bytes());
         let range: (Bound<&[u8]>, Bound<&[u8]>) = (Bound::Included(&low), Bound::Included(&high));
-        for entry in self.dbs.outcomes.range(self.txn, &range).map_err(|e| self.lmdb(e))? {
+        for entry in self
+            .dbs
+            .outcomes
+            .range(self.txn, &range)
+            .map_err(|e| self.lmdb(e))?
+        {
             let (key, value) = entry.map_err(|e| self.lmdb(e))?;
-            let outcome = codec::decode_outcome(key, value).map_err(|e| self.corrupt("outcome record", e))?;
+            let outcome =
+                codec::decode_outcome(key, value).map_err(|e| self.corrupt("outcome record", e))?;
             // A hashed (over-long) id could in theory collide: check the id itself.
             if outcome.trx_id == trx_id {
                 out.push(outcome);
