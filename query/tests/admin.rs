@@ -9,16 +9,7 @@ use support::*;
 const ADMIN: &str = "s3cret-admin";
 
 async fn post(f: &Fixture, path: &str, token: Option<&str>, body: Option<&Value>) -> (u16, Value) {
-    let mut request = f.client.post(f.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let response = request.send().await.expect("request is sent");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("JSON body"))
+    send(f, reqwest::Method::POST, path, token, body).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

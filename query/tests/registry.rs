@@ -3,29 +3,10 @@
 
 mod support;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use support::*;
 
 const ADMIN: &str = "s3cret-admin";
-
-async fn send(
-    f: &Fixture,
-    method: reqwest::Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&Value>,
-) -> (u16, Value) {
-    let mut request = f.client.request(method, f.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let response = request.send().await.expect("request is sent");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("JSON body"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_need_no_token() {

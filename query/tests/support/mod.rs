@@ -363,3 +363,23 @@ pub fn keys(value: &Value) -> Vec<String> {
     keys.sort();
     keys
 }
+
+/// Sends `method path` with an optional bearer token and JSON body; answers (status, JSON).
+pub async fn send(
+    f: &Fixture,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let mut request = f.client.request(method, f.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.expect("request is sent");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON body"))
+}
