@@ -47,6 +47,10 @@ pub(crate) struct SettingsArgs {
         hide_env_values = true
     )]
     pub(crate) admin_token: Option<String>,
+    /// In head mode, the deepest fork undone automatically; a deeper one
+    /// fails the token for an operator to look at.
+    #[arg(long, global = true, env = "HONEYGRAPH_MAX_REORG_DEPTH")]
+    pub(crate) max_reorg_depth: Option<u64>,
     /// Take a checkpoint every this many blocks (0: only on demand).
     #[arg(long, global = true, env = "HONEYGRAPH_CHECKPOINT_EVERY")]
     pub(crate) checkpoint_every: Option<u64>,

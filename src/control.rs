@@ -5,9 +5,11 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use datasets::DatasetBackend;
-use ingest::Ingest;
+use ingest::{Ingest, IngestError};
 use query::{Control, ControlError, TokenPatch};
+use replay::ReplayError;
 use replay::{CheckpointPolicy, TokenRuntime};
+use serde_json::Value;
 use state::{Catalog, Registry, TokenConfig, TokenSpec};
 use tracing::{info, warn};
 
@@ -113,6 +115,47 @@ impl Control for ServeControl {
         Ok(updated)
     }
 
+    fn checkpoint(&self, symbol: &str) -> Result<Value, ControlError> {
+        let info = self.ingest.checkpoint_token(symbol).map_err(admin_error)?;
+        json(&info)
+    }
+
+    fn checkpoints(&self, symbol: &str) -> Result<Vec<Value>, ControlError> {
+        let runtime = self
+            .ingest
+            .token(symbol)
+            .ok_or_else(|| not_registered(symbol))?;
+        let list = runtime.checkpoints().map_err(|source| {
+            admin_error(IngestError::Token {
+                symbol: symbol.to_string(),
+                action: "list checkpoints",
+                source,
+            })
+        })?;
+        list.iter().map(json).collect()
+    }
+
+    fn rollback(&self, symbol: &str, to_block: u64) -> Result<Value, ControlError> {
+        let report = self
+            .ingest
+            .rollback_token(symbol, to_block)
+            .map_err(admin_error)?;
+        json(&report)
+    }
+
+    fn replay(
+        &self,
+        symbol: &str,
+        from_snapshot: Option<String>,
+        to_block: Option<u64>,
+    ) -> Result<Value, ControlError> {
+        let report = self
+            .ingest
+            .replay_token(symbol, from_snapshot.as_deref(), to_block, &|_, _| {})
+            .map_err(admin_error)?;
+        json(&report)
+    }
+
     fn remove_token(&self, symbol: &str, purge: bool) -> Result<(), ControlError> {
         let mut registry = self.registry();
         let config = registry.remove(symbol)?;
@@ -134,5 +177,40 @@ impl Control for ServeControl {
             info!(token = %config.symbol, "token removed; its data is kept");
         }
         Ok(())
+    }
+}
+
+fn not_registered(symbol: &str) -> ControlError {
+    ControlError::NotFound(symbol.to_ascii_uppercase())
+}
+
+fn json(value: &impl serde::Serialize) -> Result<Value, ControlError> {
+    serde_json::to_value(value)
+        .map_err(|e| ControlError::Failed(format!("cannot describe the result: {e}")))
+}
+
+/// The caller's mistakes (an unknown checkpoint, a block the token does not
+/// have) are 4xx; a token that is busy is 503; the rest is the server's.
+fn admin_error(error: IngestError) -> ControlError {
+    let message = error.to_string();
+    match error {
+        IngestError::UnknownToken(symbol) => not_registered(&symbol),
+        IngestError::Token { source, .. } => match source {
+            ReplayError::UnknownCheckpoint { .. } => ControlError::Invalid {
+                field: "fromSnapshot".into(),
+                reason: message,
+            },
+            ReplayError::BlockAboveCursor { .. }
+            | ReplayError::BlockBelowCheckpoint { .. }
+            | ReplayError::BlockBeyondLog { .. } => ControlError::Invalid {
+                field: "toBlock".into(),
+                reason: message,
+            },
+            ReplayError::NothingToCheckpoint { .. }
+            | ReplayError::Busy { .. }
+            | ReplayError::Unavailable { .. } => ControlError::Unavailable(message),
+            _ => ControlError::Failed(message),
+        },
+        _ => ControlError::Failed(message),
     }
 }

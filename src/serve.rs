@@ -91,6 +91,7 @@ fn ingest_config(settings: &Settings) -> IngestConfig {
             FollowArg::Irreversible => FollowMode::Irreversible,
             FollowArg::Head => FollowMode::Head,
         },
+        max_reorg_depth: settings.max_reorg_depth,
         ..IngestConfig::default()
     }
 }

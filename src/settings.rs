@@ -24,6 +24,7 @@ struct FileSettings {
     follow: Option<FollowArg>,
     zfs_parent: Option<String>,
     admin_token: Option<String>,
+    max_reorg_depth: Option<u64>,
     checkpoint_every: Option<u64>,
     checkpoint_keep_last: Option<usize>,
     checkpoint_keep_daily: Option<usize>,
@@ -39,6 +40,8 @@ pub(crate) struct Settings {
     pub(crate) follow: FollowArg,
     pub(crate) zfs_parent: Option<String>,
     pub(crate) admin_token: Option<String>,
+    /// The deepest fork head mode undoes by itself.
+    pub(crate) max_reorg_depth: u64,
     /// When checkpoints are taken and how many are kept.
     pub(crate) checkpoints: CheckpointPolicy,
 }
@@ -50,6 +53,7 @@ impl Settings {
             Some(path) => read_file(path)?,
             None => FileSettings::default(),
         };
+        let checkpoints = checkpoint_policy(args, &file);
         let hive_nodes = match (&args.hive_nodes, file.hive_nodes) {
             (Some(list), _) => split_nodes(list),
             (None, Some(list)) => list,
@@ -86,7 +90,11 @@ impl Settings {
                 .or(file.zfs_parent)
                 .filter(|p| !p.is_empty()),
             admin_token,
-            checkpoints: checkpoint_policy(args, &file),
+            max_reorg_depth: args
+                .max_reorg_depth
+                .or(file.max_reorg_depth)
+                .unwrap_or(ingest::DEFAULT_MAX_REORG_DEPTH),
+            checkpoints,
         })
     }
 

@@ -237,25 +237,26 @@ fn offline_cli_and_sigkill_mid_operation_recover_to_the_live_state() {
     assert_eq!(report["block"], target, "{report}");
 
     // SIGKILL in the middle of each operation; a restart must recover.
-    let mut landed = Vec::new();
-    landed.push(kill_when(
-        cli(data.path(), port, None, &["replay", SYMBOL]),
-        &root.join("state").join("replay.tmp"),
-    ));
-    landed.push(kill_when(
-        cli(
-            data.path(),
-            port,
-            None,
-            &[
-                "rollback",
-                SYMBOL,
-                "--to-block",
-                &(target - 700).to_string(),
-            ],
+    let landed = [
+        kill_when(
+            cli(data.path(), port, None, &["replay", SYMBOL]),
+            &root.join("state").join("replay.tmp"),
         ),
-        &root.join("rollback.pending"),
-    ));
+        kill_when(
+            cli(
+                data.path(),
+                port,
+                None,
+                &[
+                    "rollback",
+                    SYMBOL,
+                    "--to-block",
+                    &(target - 700).to_string(),
+                ],
+            ),
+            &root.join("rollback.pending"),
+        ),
+    ];
     eprintln!("kills that landed mid-operation: {landed:?}");
 
     let server = serve(data.path(), &sim);

@@ -10,7 +10,9 @@ pub enum FollowMode {
     /// Only irreversible blocks (like honeycomb): no forks to undo.
     #[default]
     Irreversible,
-    /// Reversible blocks up to the head, undone on a fork (not implemented yet).
+    /// Reversible blocks up to the head, one block per batch above the
+    /// irreversible block; a fork is undone by rolling the token back to the
+    /// common ancestor (at most [`IngestConfig::max_reorg_depth`] blocks deep).
     Head,
 }
 
@@ -47,7 +49,20 @@ pub struct IngestConfig {
     pub poll_interval: Duration,
     /// Most blocks applied to a token in one batch (one log frame, one LMDB txn).
     pub max_batch_blocks: u64,
+    /// Head mode: the deepest fork undone automatically. A deeper one marks
+    /// the token `failed` (an operator rolls it back by hand). Hive's
+    /// irreversible block trails the head by about 20 blocks in normal times,
+    /// so no fork should be deeper; the default of 64 leaves room for a slow
+    /// finality without accepting a foreign chain as a fork.
+    pub max_reorg_depth: u64,
 }
+
+/// Default of [`IngestConfig::max_reorg_depth`].
+pub const DEFAULT_MAX_REORG_DEPTH: u64 = 64;
+
+/// Upper bound of [`IngestConfig::max_reorg_depth`]: the ids of that many
+/// recent blocks are kept per token.
+pub const MAX_REORG_DEPTH_LIMIT: u64 = 10_000;
 
 /// Most blocks `block_api.get_block_range` serves per call.
 pub const MAX_RANGE: u32 = 1000;
@@ -67,6 +82,7 @@ impl Default for IngestConfig {
             decode_workers: 2,
             poll_interval: Duration::from_secs(1),
             max_batch_blocks: 1000,
+            max_reorg_depth: DEFAULT_MAX_REORG_DEPTH,
         }
     }
 }
@@ -95,6 +111,12 @@ impl IngestConfig {
             return bad(
                 "ranges_in_flight, decode_workers and max_batch_blocks must be at least 1".into(),
             );
+        }
+        if !(1..=MAX_REORG_DEPTH_LIMIT).contains(&self.max_reorg_depth) {
+            return bad(format!(
+                "max_reorg_depth {} must be 1 to {MAX_REORG_DEPTH_LIMIT}",
+                self.max_reorg_depth
+            ));
         }
         if self.request_timeout.is_zero() || self.poll_interval.is_zero() {
             return bad("request_timeout and poll_interval must be above zero".into());

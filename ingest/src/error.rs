@@ -38,6 +38,19 @@ pub enum IngestError {
         /// The runtime's error.
         source: replay::ReplayError,
     },
+    /// An operator action on a token (rollback, replay, checkpoint) failed.
+    #[error("token {symbol}: {action} failed: {source}")]
+    Token {
+        /// Token symbol.
+        symbol: String,
+        /// What was asked: `rollback`, `replay` or `checkpoint`.
+        action: &'static str,
+        /// The runtime's error.
+        source: replay::ReplayError,
+    },
+    /// No token with this symbol is registered with ingest.
+    #[error("no token `{0}` is registered with ingest")]
+    UnknownToken(String),
     /// `run` was called while another `run` is going.
     #[error("ingest is already running")]
     AlreadyRunning,

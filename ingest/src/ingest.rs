@@ -12,11 +12,12 @@ use tokio::task::JoinSet;
 use tracing::{error, info};
 
 use crate::client::HiveClient;
+use crate::pipeline::heads::{self, Heads};
 use crate::pipeline::routes::Routes;
 use crate::pipeline::slot::TokenSlot;
+use crate::pipeline::stream;
 use crate::pipeline::workers::DecodePool;
-use crate::pipeline::{heads, stream};
-use crate::{FollowMode, IngestConfig, IngestError};
+use crate::{IngestConfig, IngestError};
 
 /// Tails Hive and feeds every registered token. Create with [`Ingest::new`],
 /// register tokens with [`Ingest::add_token`], drive with [`Ingest::run`].
@@ -27,8 +28,8 @@ pub struct Ingest {
     registry: Mutex<Registry>,
     routes: RwLock<Arc<Routes>>,
     last_irreversible: AtomicU64,
-    /// The target head (irreversible block); 0 until a node answered.
-    pub(crate) heads: watch::Sender<u64>,
+    /// The chain heads the streams follow; zero until a node answered.
+    pub(crate) heads: watch::Sender<Heads>,
 }
 
 #[derive(Default)]
@@ -48,17 +49,9 @@ impl std::fmt::Debug for Ingest {
 }
 
 impl Ingest {
-    /// Checks the configuration and builds the client. Head mode is not
-    /// implemented yet and is refused with [`IngestError::Unsupported`].
+    /// Checks the configuration and builds the client.
     pub fn new(config: IngestConfig, catalog: Arc<Catalog>) -> Result<Arc<Ingest>, IngestError> {
         config.validate()?;
-        if config.follow == FollowMode::Head {
-            return Err(IngestError::Unsupported(
-                "follow mode `head` (applying reversible blocks and undoing forks) is not implemented yet; \
-                 use `irreversible`"
-                    .into(),
-            ));
-        }
         let client = HiveClient::new(config.nodes.clone(), config.request_timeout)?;
         Ok(Arc::new(Ingest {
             config,
@@ -67,7 +60,7 @@ impl Ingest {
             registry: Mutex::new(Registry::default()),
             routes: RwLock::new(Arc::new(Routes::default())),
             last_irreversible: AtomicU64::new(0),
-            heads: watch::channel(0).0,
+            heads: watch::channel(Heads::default()).0,
         }))
     }
 
@@ -115,6 +108,11 @@ impl Ingest {
         Some(slot.runtime.clone())
     }
 
+    /// The runtime of a token ingest indexes, by symbol (case-insensitive).
+    pub fn token(&self, symbol: &str) -> Option<Arc<TokenRuntime>> {
+        self.slot(symbol).ok().map(|slot| slot.runtime.clone())
+    }
+
     /// The last irreversible block a node reported, if any did yet.
     pub fn last_irreversible(&self) -> Option<u64> {
         match self.last_irreversible.load(Ordering::Relaxed) {
@@ -123,24 +121,45 @@ impl Ingest {
         }
     }
 
-    /// Asks a node for the last irreversible block now (and makes it the
-    /// target head). Never moves the target back: a lagging node's older
-    /// answer is ignored.
-    pub async fn fetch_irreversible(&self) -> Result<u64, IngestError> {
-        let heads = self.client.dynamic_global_properties().await?;
-        let lib = heads.last_irreversible_block_num;
-        let previous = self.last_irreversible.fetch_max(lib, Ordering::Relaxed);
-        if lib > previous {
-            self.heads.send_replace(lib);
+    /// The newest head block a node reported, if any did yet.
+    pub fn last_head(&self) -> Option<u64> {
+        match self.heads.borrow().head {
+            0 => None,
+            n => Some(n),
         }
-        Ok(lib.max(previous))
     }
 
-    /// Runs ingest until `stop` resolves: polls the irreversible head and runs
+    /// Asks a node for the chain heads now and makes them the streams'
+    /// targets; returns the last irreversible block. Never moves a target
+    /// back: a lagging node's older answer is ignored.
+    pub async fn fetch_irreversible(&self) -> Result<u64, IngestError> {
+        self.fetch_heads().await?;
+        Ok(self.last_irreversible.load(Ordering::Relaxed))
+    }
+
+    pub(crate) async fn fetch_heads(&self) -> Result<(), IngestError> {
+        let polled = self.client.dynamic_global_properties().await?;
+        self.last_irreversible
+            .fetch_max(polled.last_irreversible_block_num, Ordering::Relaxed);
+        self.heads.send_if_modified(|heads| heads.merge(&polled));
+        Ok(())
+    }
+
+    /// The registered token `symbol` (any case).
+    pub(crate) fn slot(&self, symbol: &str) -> Result<Arc<TokenSlot>, IngestError> {
+        self.lock()
+            .tokens
+            .get(&symbol.to_ascii_uppercase())
+            .cloned()
+            .ok_or_else(|| IngestError::UnknownToken(symbol.to_string()))
+    }
+
+    /// Runs ingest until `stop` resolves: polls the chain heads and runs
     /// one stream per token (tokens added meanwhile start at once). On stop,
     /// fetching stops, each batch being applied is finished, and `run`
-    /// returns `Ok(())`. A token whose batch fails is marked `failed` and
-    /// stops; the others go on.
+    /// returns `Ok(())`. A token whose batch fails (or, in head mode, that
+    /// meets a fork deeper than `max_reorg_depth`) is marked `failed` and
+    /// applies nothing more until [`Ingest::rollback_token`]; the others go on.
     pub async fn run(
         self: Arc<Self>,
         stop: impl Future<Output = ()> + Send,

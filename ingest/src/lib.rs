@@ -10,19 +10,33 @@
 //! - [`decode`]: the appbase and condenser block forms decoded to the same
 //!   operations, borrowing from the input and skipping custom_json ids that
 //!   match no registered prefix without building them;
-//! - the pipeline ([`Ingest`]): the irreversible head is polled; each token
+//! - the pipeline ([`Ingest`]): the chain heads are polled; each token
 //!   runs its own stream from its cursor (or `startBlock`), fetching several
 //!   ranges in flight, decoding them on worker threads (crossbeam-channel),
-//!   checking that every block links to the one before it (invariant 4;
-//!   unlinked data is dropped and refetched from another node), routing
-//!   operations by the longest `opPrefix` over all registered tokens, and
-//!   applying one batch (ops in chain order + a `BlockEnd`) per fetch
-//!   through [`replay::TokenRuntime::apply_batch`]. Status and chain heads go
-//!   to the token's catalog entry; metrics through the `metrics` crate.
+//!   checking that every block links to the one before it (invariant 4),
+//!   routing operations by the longest `opPrefix` over all registered
+//!   tokens, and applying batches (ops in chain order + a `BlockEnd`)
+//!   through [`replay::TokenRuntime::apply_batch`], with
+//!   [`replay::TokenRuntime::maybe_checkpoint`] after each. Status and chain
+//!   heads go to the token's catalog entry; metrics through `metrics`.
+//! - follow modes ([`FollowMode`]): `irreversible` applies irreversible
+//!   blocks only, and unlinked data is blamed on its node and refetched;
+//!   `head` applies reversible blocks one per batch, keeps the ids of the
+//!   last [`IngestConfig::max_reorg_depth`] blocks, and on a fork rolls the
+//!   token back to the common ancestor and goes on along the new branch;
+//!   a deeper fork marks the token `failed` and applies nothing of it.
+//! - operator actions that do not race the streams:
+//!   [`Ingest::rollback_token`], [`Ingest::replay_token`],
+//!   [`Ingest::checkpoint_token`].
 //!
-//! Follow mode `irreversible` only; `head` (reversible blocks, fork undo) is
-//! refused by [`Ingest::new`] for now.
+//! Metrics: `honeygraph_blocks_applied_total`, `honeygraph_ops_applied_total`,
+//! `honeygraph_ops_rejected_total`, `honeygraph_token_head_block`,
+//! `honeygraph_reorgs_total`, `honeygraph_reorg_depth` (histogram),
+//! `honeygraph_rollback_duration_seconds` (histogram),
+//! `honeygraph_checkpoints_total`, `honeygraph_checkpoint_failures_total`
+//! (all labelled `token`), `honeygraph_rpc_errors_total{node,kind}`.
 
+mod admin;
 mod client;
 mod config;
 pub mod decode;
@@ -31,7 +45,9 @@ mod ingest;
 mod pipeline;
 
 pub use client::{HiveClient, RetryPolicy};
-pub use config::{FollowMode, IngestConfig, MAX_RANGE};
+pub use config::{
+    FollowMode, IngestConfig, DEFAULT_MAX_REORG_DEPTH, MAX_RANGE, MAX_REORG_DEPTH_LIMIT,
+};
 pub use decode::DecodeError;
 pub use error::IngestError;
 pub use ingest::Ingest;

@@ -323,14 +323,12 @@ async fn a_token_added_at_run_time_backfills_without_holding_back_live_ones() {
 }
 
 #[tokio::test]
-async fn head_mode_is_refused_with_a_clear_error() {
-    let config = IngestConfig {
+async fn invalid_settings_are_refused_with_a_clear_error() {
+    let head = IngestConfig {
         follow: ingest::FollowMode::Head,
         ..IngestConfig::default()
     };
-    let error = Ingest::new(config, Arc::new(Catalog::new())).unwrap_err();
-    assert!(matches!(error, ingest::IngestError::Unsupported(_)));
-    assert!(error.to_string().contains("head"));
+    assert!(Ingest::new(head, Arc::new(Catalog::new())).is_ok());
     let bad = IngestConfig {
         range_size: 1001,
         ..IngestConfig::default()
@@ -339,6 +337,12 @@ async fn head_mode_is_refused_with_a_clear_error() {
         Ingest::new(bad, Arc::new(Catalog::new())),
         Err(ingest::IngestError::Config(_))
     ));
+    let bad = IngestConfig {
+        max_reorg_depth: 0,
+        ..IngestConfig::default()
+    };
+    let error = Ingest::new(bad, Arc::new(Catalog::new())).unwrap_err();
+    assert!(error.to_string().contains("max_reorg_depth"), "{error}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

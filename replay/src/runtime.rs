@@ -190,13 +190,12 @@ impl TokenRuntime {
         &self.ctx.layout
     }
 
-    /// The last block fully applied.
+    /// The last block fully applied. A projection that a replay left behind
+    /// the log is brought up to the log's end first, so the cursor is always
+    /// where the next batch must start.
     pub fn cursor(&self) -> Result<Option<BlockRef>, ReplayError> {
         let mut w = self.lock();
-        let projection = match &w.projection {
-            Some(p) => p.clone(),
-            None => self.open_projection(&mut w)?,
-        };
+        let projection = self.open_projection(&mut w)?;
         Ok(projection.meta()?.cursor)
     }
 

@@ -18,6 +18,10 @@ pub(crate) struct TokenSlot {
     apply_lock: Mutex<()>,
     /// True: the stream must stop (ingest stops or the token is removed).
     cancel: watch::Sender<bool>,
+    /// Bumped (under the apply lock, after the change) whenever an operator
+    /// moved the cursor, so the stream drops what it fetched and reads the
+    /// cursor again; it also wakes a stream paused after a failure.
+    generation: watch::Sender<u64>,
 }
 
 impl TokenSlot {
@@ -31,7 +35,22 @@ impl TokenSlot {
             removed: AtomicBool::new(false),
             apply_lock: Mutex::new(()),
             cancel: watch::channel(false).0,
+            generation: watch::channel(0).0,
         }
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        *self.generation.borrow()
+    }
+
+    /// Wakes an idle stream when the generation moves.
+    pub(crate) fn generations(&self) -> watch::Receiver<u64> {
+        self.generation.subscribe()
+    }
+
+    /// Tells the stream its position is stale; call with the apply lock held.
+    pub(crate) fn bump_generation(&self) {
+        self.generation.send_modify(|g| *g += 1);
     }
 
     pub(crate) fn cancelled(&self) -> watch::Receiver<bool> {

@@ -1,142 +1,354 @@
 //! One token's stream: fetch the next blocks up to the target head, apply
 //! them, repeat. Each token has its own stream and cursor, so a token that
 //! backfills from an old `startBlock` never holds back the live ones.
+//!
+//! In head mode, blocks above the irreversible block are applied one per
+//! batch, so each has a `BlockEnd` a rollback can land on; a block that does
+//! not link to the cursor (or a new head id at a height we applied) starts
+//! the fork handling of [`super::reorg`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use state::{TokenEntry, TokenStatus};
+use state::{BlockRef, LogRecord, TokenEntry, TokenStatus};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
-use super::fetch::{linked_prefix, FetchPlan};
+use super::apply::{self, Applied};
+use super::fetch::{linked_prefix, FetchPlan, Unlinked};
+use super::heads::Heads;
 use super::recent::RecentBlocks;
 use super::records;
+use super::reorg::{self, Flow};
 use super::slot::TokenSlot;
 use super::workers::DecodePool;
 use crate::client::{Failure, BAD_DATA_PAUSE};
-use crate::decode::OpFilter;
-use crate::Ingest;
+use crate::decode::{DecodedBlock, OpFilter};
+use crate::{FollowMode, Ingest};
 
 /// A token within this many blocks of the target head is `live`.
 const LIVE_WITHIN: u64 = 2;
 
-/// Runs until the slot is cancelled (stop or removal) or an apply fails.
+/// A stream's moving parts.
+pub(crate) struct Stream {
+    pub(crate) ingest: Arc<Ingest>,
+    pub(crate) slot: Arc<TokenSlot>,
+    pub(crate) entry: Arc<TokenEntry>,
+    pub(crate) symbol: String,
+    pub(crate) recent: RecentBlocks,
+    /// The slot generation `recent` was read under.
+    pub(crate) generation: u64,
+    pub(crate) failures: u32,
+    pub(crate) cancel: watch::Receiver<bool>,
+    /// The head `(num, id)` a fork check last looked at, so an unchanged
+    /// head is not checked again.
+    pub(crate) checked_head: Option<(u64, String)>,
+}
+
+/// Runs until the slot is cancelled (stop or removal). A token that fails
+/// waits, applying nothing, until an operator moves its cursor (rollback),
+/// then goes on from there.
 pub(crate) async fn run_token(ingest: Arc<Ingest>, slot: Arc<TokenSlot>, pool: DecodePool) {
-    let mut cancel = slot.cancelled();
-    let mut heads = ingest.heads.subscribe();
-    let entry = slot.runtime.entry().clone();
-    let symbol = slot.symbol.clone();
-    let cursor = {
-        let runtime = slot.runtime.clone();
-        match tokio::task::spawn_blocking(move || runtime.cursor()).await {
-            Ok(Ok(cursor)) => cursor,
-            Ok(Err(e)) => return fail(&entry, &symbol, format!("cannot read the cursor: {e}")),
-            Err(e) => return fail(&entry, &symbol, format!("cannot read the cursor: {e}")),
-        }
+    let mut stream = Stream {
+        entry: slot.runtime.entry().clone(),
+        symbol: slot.symbol.clone(),
+        recent: RecentBlocks::new(None, ingest.config.max_reorg_depth),
+        generation: slot.generation(),
+        failures: 0,
+        cancel: slot.cancelled(),
+        checked_head: None,
+        ingest,
+        slot,
     };
-    let mut recent = RecentBlocks::new(cursor);
-    // Only this token's prefix: an op whose longest prefix is ours starts with it.
-    let filter = Arc::new(OpFilter::new([slot.prefix.clone()]));
-    let config = &ingest.config;
-    let plan = FetchPlan {
-        client: &ingest.client,
-        pool: &pool,
-        filter: &filter,
-        range_size: config.range_size,
-        in_flight: config.ranges_in_flight,
-    };
-    let mut failures: u32 = 0;
-    info!(token = %symbol, from = recent.next_block(slot.start_block), "token stream started");
     loop {
-        if *cancel.borrow_and_update() {
+        if stream.reload().await {
+            info!(token = %stream.symbol, from = stream.next(), "token stream started");
+            stream.run(&pool).await;
+        }
+        if !stream.park().await {
             break;
         }
-        let target = *heads.borrow_and_update();
-        let next = recent.next_block(slot.start_block);
-        update_status(&entry, next, target);
-        if target == 0 || next > target {
-            tokio::select! {
-                changed = heads.changed() => if changed.is_err() { break },
-                _ = cancel.changed() => {}
-            }
-            continue;
-        }
-        let last = target.min(next.saturating_add(config.max_batch_blocks - 1));
-        let fetched = tokio::select! {
-            fetched = plan.fetch(next, last) => fetched,
-            _ = cancel.changed() => continue,
+    }
+    info!(token = %stream.symbol, "token stream stopped");
+}
+
+impl Stream {
+    fn next(&self) -> u64 {
+        self.recent.next_block(self.slot.start_block)
+    }
+
+    fn mode(&self) -> FollowMode {
+        self.ingest.config.follow
+    }
+
+    async fn run(&mut self, pool: &DecodePool) {
+        let mut heads_rx = self.ingest.heads.subscribe();
+        let mut generations = self.slot.generations();
+        // Only this token's prefix: an op whose longest prefix is ours starts with it.
+        let filter = Arc::new(OpFilter::new([self.slot.prefix.clone()]));
+        let ingest = self.ingest.clone();
+        let config = &ingest.config;
+        let plan = FetchPlan {
+            client: &ingest.client,
+            pool,
+            filter: &filter,
+            range_size: config.range_size,
+            in_flight: config.ranges_in_flight,
         };
-        let chunks = match fetched {
-            Ok(chunks) => chunks,
-            Err(e) => {
-                failures += 1;
-                error!(token = %symbol, blocks = %format!("{next}..={last}"), "cannot fetch blocks, retrying: {e}");
-                pause(&mut cancel, backoff(failures)).await;
-                continue;
+        loop {
+            if *self.cancel.borrow_and_update() {
+                return;
             }
-        };
-        let (blocks, unlinked) = linked_prefix(recent.head().map(|b| b.id.as_str()), chunks);
-        if let Some(unlinked) = unlinked {
-            warn!(token = %symbol, "dropped unlinked blocks, refetching from another node: {}", unlinked.detail);
-            for node in unlinked.nodes {
-                ingest.client.report(
-                    node,
-                    Failure::new("unlinked", unlinked.detail.clone()).with_pause(BAD_DATA_PAUSE),
-                );
+            if self.slot.generation() != self.generation && !self.reload().await {
+                return;
             }
-            if blocks.is_empty() {
-                failures += 1;
-                if failures % 10 == 0 {
-                    error!(token = %symbol, "no node serves a block linked to the token's cursor: {}", unlinked.detail);
+            let heads = heads_rx.borrow_and_update().clone();
+            let target = heads.target(self.mode());
+            let next = self.next();
+            update_status(&self.entry, next, &heads, self.mode());
+            if target == 0 || next > target {
+                if self.head_replaced(&heads) {
+                    match reorg::resolve(self, &heads, None).await {
+                        Flow::Continue => continue,
+                        Flow::Stop => return,
+                    }
                 }
-                pause(&mut cancel, backoff(failures)).await;
+                tokio::select! {
+                    changed = heads_rx.changed() => if changed.is_err() { return },
+                    _ = self.cancel.changed() => {}
+                    _ = generations.changed() => {}
+                }
                 continue;
             }
-        }
-        let Some(batch) = records::build(&symbol, &ingest.routes(), blocks) else {
-            continue;
-        };
-        let worker = slot.clone();
-        let records = batch.records;
-        let applied = tokio::task::spawn_blocking(move || {
-            let Some(_guard) = worker.lock_apply() else {
-                return Ok(None);
+            let last = target.min(next.saturating_add(config.max_batch_blocks - 1));
+            let fetched = tokio::select! {
+                fetched = plan.fetch(next, last) => fetched,
+                _ = self.cancel.changed() => continue,
             };
-            worker.runtime.apply_batch(&records).map(Some)
-        })
-        .await;
-        let summary = match applied {
-            Ok(Ok(Some(summary))) => summary,
-            Ok(Ok(None)) => break,
-            Ok(Err(e)) => return fail(&entry, &symbol, format!("cannot apply the batch: {e}")),
-            Err(e) => return fail(&entry, &symbol, format!("the apply task failed: {e}")),
-        };
-        failures = 0;
-        let applied_blocks = batch.blocks.len() as u64;
-        for block in batch.blocks {
-            recent.push(block);
+            let chunks = match fetched {
+                Ok(chunks) => chunks,
+                Err(e) => {
+                    error!(token = %self.symbol, blocks = %format!("{next}..={last}"), "cannot fetch blocks, retrying: {e}");
+                    self.fail_pause().await;
+                    continue;
+                }
+            };
+            let (blocks, unlinked) =
+                linked_prefix(self.recent.head().map(|b| b.id.as_str()), chunks);
+            if let Some(unlinked) = unlinked {
+                if self.mode() == FollowMode::Head
+                    && blocks.is_empty()
+                    && self.recent.head().is_some()
+                {
+                    // The block after our cursor does not link to it: a fork (or a bad node).
+                    match reorg::resolve(self, &heads, Some(&unlinked)).await {
+                        Flow::Continue => continue,
+                        Flow::Stop => return,
+                    }
+                }
+                if self.mode() == FollowMode::Irreversible {
+                    warn!(token = %self.symbol, "dropped unlinked blocks, refetching from another node: {}", unlinked.detail);
+                    self.blame(&unlinked);
+                }
+                // In head mode a later chunk may come from after a fork: apply
+                // what links, the next round refetches the rest.
+                if blocks.is_empty() {
+                    if self.failures % 10 == 9 {
+                        error!(token = %self.symbol, "no node serves a block linked to the token's cursor: {}", unlinked.detail);
+                    }
+                    self.fail_pause().await;
+                    continue;
+                }
+            }
+            let reversible_from = match self.mode() {
+                FollowMode::Irreversible => u64::MAX,
+                FollowMode::Head => heads.irreversible.saturating_add(1),
+            };
+            if !self.apply(blocks, reversible_from).await {
+                return;
+            }
         }
-        let head = recent.head().map_or(0, |b| b.num);
+    }
+
+    /// Builds the batches (blocks from `reversible_from` on one per batch)
+    /// and applies them; false when the stream must stop.
+    async fn apply(&mut self, blocks: Vec<DecodedBlock>, reversible_from: u64) -> bool {
+        let routes = self.ingest.routes();
+        let mut records: Vec<Vec<LogRecord>> = Vec::new();
+        let mut block_refs: Vec<Vec<BlockRef>> = Vec::new();
+        let mut ops = 0;
+        for group in split(blocks, reversible_from) {
+            if let Some(batch) = records::build(&self.symbol, &routes, group) {
+                ops += batch.ops;
+                records.push(batch.records);
+                block_refs.push(batch.blocks);
+            }
+        }
+        if records.is_empty() {
+            return true;
+        }
+        let slot = self.slot.clone();
+        let generation = self.generation;
+        let applied =
+            tokio::task::spawn_blocking(move || apply::apply(&slot, generation, &records)).await;
+        let (done, failure) = match applied {
+            Ok(Applied::Done(done)) => (done, None),
+            Ok(Applied::Stale) => return true,
+            Ok(Applied::Removed) => return false,
+            Ok(Applied::Failed { done, error }) => (done, Some(error)),
+            Err(e) => (Vec::new(), Some(format!("the apply task failed: {e}"))),
+        };
+        let mut applied_blocks = 0;
+        let (mut applied_ops, mut rejected) = (0, 0);
+        for (summary, blocks) in done.iter().zip(block_refs) {
+            applied_blocks += blocks.len() as u64;
+            applied_ops += summary.applied;
+            rejected += summary.rejected;
+            for block in blocks {
+                self.recent.push(block);
+            }
+        }
+        let symbol = self.symbol.clone();
+        let head = self.recent.head().map_or(0, |b| b.num);
         metrics::counter!("honeygraph_blocks_applied_total", "token" => symbol.clone())
             .increment(applied_blocks);
         metrics::counter!("honeygraph_ops_applied_total", "token" => symbol.clone())
-            .increment(summary.applied);
+            .increment(applied_ops);
         metrics::counter!("honeygraph_ops_rejected_total", "token" => symbol.clone())
-            .increment(summary.rejected);
-        metrics::gauge!("honeygraph_token_head_block", "token" => symbol.clone()).set(head as f64);
-        tracing::debug!(token = %symbol, head, ops = batch.ops, "batch applied");
+            .increment(rejected);
+        metrics::gauge!("honeygraph_token_head_block", "token" => symbol).set(head as f64);
+        if let Some(error) = failure {
+            fail(&self.entry, &self.symbol, error);
+            return false;
+        }
+        self.failures = 0;
+        tracing::debug!(token = %self.symbol, head, ops, "batch applied");
+        true
     }
-    info!(token = %symbol, "token stream stopped");
+
+    /// After `run` returned: false when cancelled; else the token failed,
+    /// and this waits until an operator moved its cursor (true) or the
+    /// stream is cancelled (false).
+    async fn park(&mut self) -> bool {
+        let mut generations = self.slot.generations();
+        let mut told = false;
+        loop {
+            if *self.cancel.borrow_and_update() {
+                return false;
+            }
+            if *generations.borrow_and_update() != self.generation {
+                return true;
+            }
+            if !told {
+                told = true;
+                info!(token = %self.symbol, "token stream paused until an operator rolls the token back");
+            }
+            tokio::select! {
+                changed = generations.changed() => if changed.is_err() { return false },
+                _ = self.cancel.changed() => {}
+            }
+        }
+    }
+
+    /// Reads the cursor again (at start, and after an operator moved it);
+    /// false when the token failed.
+    pub(crate) async fn reload(&mut self) -> bool {
+        // Set first: after a failed read, wait for the next operator action.
+        self.generation = self.slot.generation();
+        let runtime = self.slot.runtime.clone();
+        let read = move || runtime.cursor();
+        let cursor = match tokio::task::spawn_blocking(read).await {
+            Ok(Ok(cursor)) => cursor,
+            Ok(Err(e)) => {
+                fail(
+                    &self.entry,
+                    &self.symbol,
+                    format!("cannot read the cursor: {e}"),
+                );
+                return false;
+            }
+            Err(e) => {
+                fail(
+                    &self.entry,
+                    &self.symbol,
+                    format!("cannot read the cursor: {e}"),
+                );
+                return false;
+            }
+        };
+        self.recent = RecentBlocks::new(cursor, self.ingest.config.max_reorg_depth);
+        self.checked_head = None;
+        true
+    }
+
+    /// Head mode, at the head: the node's head block is at a height we
+    /// applied but is not ours (a fork that did not grow the chain yet).
+    fn head_replaced(&mut self, heads: &Heads) -> bool {
+        if self.mode() != FollowMode::Head || heads.head_id.is_empty() {
+            return false;
+        }
+        let Some(ours) = self.recent.get(heads.head) else {
+            return false;
+        };
+        let seen = (heads.head, heads.head_id.clone());
+        if ours.id == heads.head_id || self.checked_head.as_ref() == Some(&seen) {
+            return false;
+        }
+        self.checked_head = Some(seen);
+        true
+    }
+
+    pub(crate) fn blame(&self, unlinked: &Unlinked) {
+        for &node in &unlinked.nodes {
+            self.ingest.client.report(
+                node,
+                Failure::new("unlinked", unlinked.detail.clone()).with_pause(BAD_DATA_PAUSE),
+            );
+        }
+    }
+
+    /// Counts a failure and waits (capped exponential backoff) or until cancelled.
+    pub(crate) async fn fail_pause(&mut self) {
+        self.failures = self.failures.saturating_add(1);
+        let factor = 1u32 << self.failures.saturating_sub(1).min(6);
+        let wait = Duration::from_millis(500)
+            .saturating_mul(factor)
+            .min(Duration::from_secs(30));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = self.cancel.changed() => {}
+        }
+    }
+}
+
+/// Blocks below `reversible_from` in one group, each block from it on alone.
+fn split(blocks: Vec<DecodedBlock>, reversible_from: u64) -> Vec<Vec<DecodedBlock>> {
+    let mut groups: Vec<Vec<DecodedBlock>> = Vec::new();
+    let mut settled = Vec::new();
+    for block in blocks {
+        if block.block.num < reversible_from {
+            settled.push(block);
+        } else {
+            if !settled.is_empty() {
+                groups.push(std::mem::take(&mut settled));
+            }
+            groups.push(vec![block]);
+        }
+    }
+    if !settled.is_empty() {
+        groups.push(settled);
+    }
+    groups
 }
 
 /// `backfilling` while more than [`LIVE_WITHIN`] blocks behind the target,
 /// `live` within it. Failed and rolling-back tokens are left alone.
-fn update_status(entry: &TokenEntry, next: u64, target: u64) {
+fn update_status(entry: &TokenEntry, next: u64, heads: &Heads, mode: FollowMode) {
+    let target = heads.target(mode);
     if target == 0 {
         return;
     }
-    entry.set_chain_heads(target, target);
+    entry.set_chain_heads(target, heads.irreversible);
     let (status, _) = entry.status();
     if matches!(status, TokenStatus::Failed | TokenStatus::RollingBack) {
         return;
@@ -152,22 +364,7 @@ fn update_status(entry: &TokenEntry, next: u64, target: u64) {
     }
 }
 
-fn fail(entry: &TokenEntry, symbol: &str, message: String) {
+pub(crate) fn fail(entry: &TokenEntry, symbol: &str, message: String) {
     error!(token = %symbol, "token stopped: {message}");
     entry.set_status(TokenStatus::Failed, Some(message));
-}
-
-/// Capped exponential backoff for a stream that keeps failing.
-fn backoff(failures: u32) -> Duration {
-    let factor = 1u32 << failures.saturating_sub(1).min(6);
-    Duration::from_millis(500)
-        .saturating_mul(factor)
-        .min(Duration::from_secs(30))
-}
-
-async fn pause(cancel: &mut watch::Receiver<bool>, duration: Duration) {
-    tokio::select! {
-        _ = tokio::time::sleep(duration) => {}
-        _ = cancel.changed() => {}
-    }
 }
