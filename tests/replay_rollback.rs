@@ -265,7 +265,12 @@ fn offline_cli_and_sigkill_mid_operation_recover_to_the_live_state() {
         live_hash,
         "after the kills, the token recovers to the live state"
     );
-    let (status, state) = server.get(&format!("/{SYMBOL}/state"));
-    assert_eq!(status, 200);
-    assert_eq!(state["status"], "live", "{state}");
+    wait_until(
+        "the token to be live again",
+        Duration::from_secs(30),
+        || {
+            let (status, state) = server.get(&format!("/{SYMBOL}/state"));
+            (status == 200 && state["status"] == "live").then_some(())
+        },
+    );
 }
