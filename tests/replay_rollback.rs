@@ -28,7 +28,13 @@ fn start_sim() -> SimNode {
 }
 
 fn serve(data: &Path, sim: &SimNode) -> Server {
-    Server::start(data, &sim.url(), &[("HONEYGRAPH_CHECKPOINT_EVERY", "200")])
+    serve_with(data, sim, &[])
+}
+
+fn serve_with(data: &Path, sim: &SimNode, extra_env: &[(&str, &str)]) -> Server {
+    let mut env = vec![("HONEYGRAPH_CHECKPOINT_EVERY", "200")];
+    env.extend_from_slice(extra_env);
+    Server::start(data, &sim.url(), &env)
 }
 
 fn register(server: &Server, sim: &SimNode) {
@@ -101,9 +107,48 @@ fn run_ok(mut command: Command) -> Value {
 
 #[test]
 fn admin_api_checkpoints_replays_and_rolls_back_while_serving() {
+    admin_api_round_trip(&[]);
+}
+
+/// The same on real ZFS datasets (checkpoints are snapshots), when the test
+/// machine has a pool: `HONEYGRAPH_TEST_ZFS_POOL` names it.
+#[test]
+fn admin_api_round_trip_on_zfs() {
+    let Ok(pool) = std::env::var("HONEYGRAPH_TEST_ZFS_POOL") else {
+        eprintln!("skipped: HONEYGRAPH_TEST_ZFS_POOL is not set, so this ZFS test did not run");
+        return;
+    };
+    let parent = format!("{pool}/hg-e2e-{}", std::process::id());
+    admin_api_round_trip(&[("ZFS_PARENT", parent.as_str())]);
+    // The checkpoints really were ZFS snapshots of the token's dataset.
+    let listed = Command::new("zfs")
+        .args(["list", "-H", "-o", "name", "-t", "snapshot", "-r", &parent])
+        .output()
+        .expect("zfs list");
+    let snapshots = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        snapshots
+            .lines()
+            .any(|l| l.starts_with(&format!("{parent}/{SYMBOL}@b"))),
+        "no checkpoint snapshot under {parent}: {snapshots}"
+    );
+    // Right after the server is killed its mounts can still be busy for a moment.
+    wait_until(
+        &format!("{parent} to be destroyed"),
+        Duration::from_secs(30),
+        || {
+            let status = Command::new("zfs")
+                .args(["destroy", "-r", &parent])
+                .status();
+            status.is_ok_and(|s| s.success()).then_some(())
+        },
+    );
+}
+
+fn admin_api_round_trip(extra_env: &[(&str, &str)]) {
     let sim = start_sim();
     let data = tempfile::tempdir().expect("tempdir");
-    let server = serve(data.path(), &sim);
+    let server = serve_with(data.path(), &sim, extra_env);
     register(&server, &sim);
     let target = sim.irreversible();
     let live_hash = wait_for(&server, target);
