@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{wait_until, Server, ADMIN_TOKEN};
 use hivesim::{SimConfig, SimNode};
@@ -236,24 +236,30 @@ fn server_get_admin(server: &Server, path: &str) -> (u16, Value) {
     (status, response.json().unwrap_or(Value::Null))
 }
 
-/// Starts `honeygraph ARGS`, waits until `marker` exists (the operation is
-/// under way), then SIGKILLs it. Returns whether the kill landed mid-way.
-fn kill_when(mut command: Command, marker: &Path) -> bool {
+/// Starts `honeygraph ARGS`, waits until `under_way` says the operation has
+/// left its marker on disk, then SIGKILLs it. Returns whether the kill
+/// landed mid-way (false: the command ended first).
+fn kill_when(mut command: Command, under_way: impl Fn() -> bool) -> bool {
     let mut child = command
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    let landed = wait_until(
-        "the operation to start or end",
-        Duration::from_secs(60),
-        || {
-            if marker.exists() {
-                return Some(true);
-            }
-            child.try_wait().ok().flatten().map(|_| false)
-        },
-    );
+    // Checkpoints of small tokens take milliseconds: poll tightly.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let landed = loop {
+        if under_way() {
+            break true;
+        }
+        if child.try_wait().ok().flatten().is_some() {
+            break false;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the operation neither started nor ended within 60 s"
+        );
+        std::thread::sleep(Duration::from_micros(200));
+    };
     let _ = child.kill();
     let _ = child.wait();
     landed
@@ -283,10 +289,9 @@ fn offline_cli_and_sigkill_mid_operation_recover_to_the_live_state() {
 
     // SIGKILL in the middle of each operation; a restart must recover.
     let landed = [
-        kill_when(
-            cli(data.path(), port, None, &["replay", SYMBOL]),
-            &root.join("state").join("replay.tmp"),
-        ),
+        kill_when(cli(data.path(), port, None, &["replay", SYMBOL]), || {
+            root.join("state").join("replay.tmp").exists()
+        }),
         kill_when(
             cli(
                 data.path(),
@@ -299,8 +304,17 @@ fn offline_cli_and_sigkill_mid_operation_recover_to_the_live_state() {
                     &(target - 700).to_string(),
                 ],
             ),
-            &root.join("rollback.pending"),
+            || root.join("rollback.pending").exists(),
         ),
+        // Opening the token finishes the interrupted rollback; the checkpoint
+        // of the block it lands on is then built in `checkpoints/b<N>.tmp`.
+        kill_when(cli(data.path(), port, None, &["snapshot", SYMBOL]), || {
+            std::fs::read_dir(root.join("checkpoints")).is_ok_and(|entries| {
+                entries
+                    .flatten()
+                    .any(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            })
+        }),
     ];
     eprintln!("kills that landed mid-operation: {landed:?}");
 
