@@ -13,7 +13,6 @@ use common::reference::RefTokenDef;
 use common::{wait_until, Server};
 use hivesim::{Faults, SimConfig, SimNode};
 
-
 /// Two tokens with nested prefixes: `abc_x_send` belongs to ABCX, `abc_send` to ABC.
 const OUTER: (&str, &str) = ("ABC", "abc_");
 const INNER: (&str, &str) = ("ABCX", "abc_x_");

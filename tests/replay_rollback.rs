@@ -168,7 +168,28 @@ fn admin_api_round_trip(extra_env: &[(&str, &str)]) {
     assert_eq!(taken["stateHash"], live_hash.as_str());
 
     // Replay from genesis and from the oldest checkpoint: the same state.
-    let (status, report) = admin(&server, "replay", &json!({}));
+    // Meanwhile another token answers as usual: only ABC swaps.
+    let other = json!({"symbol": "OTHER", "opPrefix": "other_", "startBlock": sim.first_block(),
+                       "genesis": {"balances": {"alice": 7}}});
+    let (status, answer) = server.post("/registry/tokens", &other);
+    assert_eq!(status, 201, "{answer}");
+    let replaying = std::sync::atomic::AtomicBool::new(true);
+    let (status, report) = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut reads = 0;
+            while replaying.load(std::sync::atomic::Ordering::Relaxed) || reads == 0 {
+                let (status, body) = server.get("/OTHER/balance/alice");
+                assert_eq!((status, &body["balanceRaw"]), (200, &json!("7")), "{body}");
+                reads += 1;
+            }
+            reads
+        });
+        let answer = admin(&server, "replay", &json!({}));
+        replaying.store(false, std::sync::atomic::Ordering::Relaxed);
+        let reads = reader.join().expect("reader");
+        assert!(reads > 0);
+        answer
+    });
     assert_eq!(status, 200, "{report}");
     assert_eq!(
         report["stateHash"],

@@ -280,4 +280,3 @@ pub fn check_all(server: &Server, sim: &SimNode, defs: &[(String, RefTokenDef)],
     // The routing really was nested: both tokens saw operations.
     assert!(models.iter().all(|m| !m.outcomes.is_empty()));
 }
-

@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod check;
+pub mod log;
 pub mod reference;
 
 use std::net::TcpListener;
