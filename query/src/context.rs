@@ -8,10 +8,12 @@ use state::projection::Projection;
 use state::{Catalog, TokenEntry};
 
 use crate::control::Control;
+use crate::custom::Custom;
 use crate::error::ApiError;
 use crate::graphql::{self, GlobalSchema, TokenSchema};
 use crate::limit::Limiter;
 use crate::metrics;
+use crate::versions::CustomDirError;
 
 /// Everything the HTTP application needs; cheap to clone.
 #[derive(Clone)]
@@ -22,6 +24,7 @@ pub struct AppContext {
     pub(crate) token_schema: TokenSchema,
     pub(crate) global_schema: GlobalSchema,
     pub(crate) limiter: Option<Limiter>,
+    pub(crate) custom: Arc<Custom>,
 }
 
 impl AppContext {
@@ -42,7 +45,17 @@ impl AppContext {
             control,
             admin_token: admin_token.filter(|t| !t.is_empty()).map(Arc::from),
             limiter: None,
+            custom: Arc::new(Custom::in_memory()),
         }
+    }
+
+    /// Keeps BYO schemas and API scripts, every version, under `dir`
+    /// (`<dir>/<SYMBOL>/schema/v<N>.graphql`, `<dir>/<SYMBOL>/api/v<N>.rhai`,
+    /// each with an `active` pointer) and serves the active ones stored
+    /// there. Without it they are kept in memory and lost on restart.
+    pub fn with_custom_dir(mut self, dir: &std::path::Path) -> Result<Self, CustomDirError> {
+        self.custom = Arc::new(Custom::load(dir)?);
+        Ok(self)
     }
 
     /// Limits each client IP to `per_second` requests per second with
