@@ -59,10 +59,22 @@ impl AppContext {
     }
 
     /// Limits each client IP to `per_second` requests per second with
-    /// bursts of `burst`; above it requests get 429 `RATE_LIMITED`.
+    /// bursts of `burst`; above it requests get 429 `RATE_LIMITED` with
+    /// `Retry-After`.
     /// `/health`, `/ready` and `/metrics` are never limited. Off by default.
     pub fn with_rate_limit(mut self, per_second: NonZeroU32, burst: NonZeroU32) -> Self {
-        self.limiter = Some(Limiter::new(per_second, burst));
+        let limiter = self.limiter.take().unwrap_or_default();
+        self.limiter = Some(limiter.with_ip(per_second, burst));
+        self
+    }
+
+    /// Limits each token (`/:token/...`, `/namespaces/:ns/...`) to
+    /// `per_second` requests per second with bursts of `burst`, whoever
+    /// asks; above it requests get 429 `RATE_LIMITED` with `Retry-After`.
+    /// Off by default; independent of [`AppContext::with_rate_limit`].
+    pub fn with_token_rate_limit(mut self, per_second: NonZeroU32, burst: NonZeroU32) -> Self {
+        let limiter = self.limiter.take().unwrap_or_default();
+        self.limiter = Some(limiter.with_token(per_second, burst));
         self
     }
 

@@ -540,11 +540,18 @@ async fn no_endpoint_of_one_token_returns_anothers_data() {
 
 /// Serves `catalog` on 127.0.0.1:0; answers the base URL and a stop handle.
 async fn serve(catalog: Arc<Catalog>) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let context = AppContext::new(
+    serve_with(catalog, |c| c).await
+}
+
+async fn serve_with(
+    catalog: Arc<Catalog>,
+    configure: impl FnOnce(AppContext) -> AppContext,
+) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let context = configure(AppContext::new(
         catalog,
         Arc::new(FakeControl::default()) as Arc<dyn Control>,
         None,
-    );
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -617,4 +624,91 @@ async fn exports_stream_a_hundred_thousand_accounts() {
     assert_eq!(accounts[0]["account"], "acct000000");
     assert_eq!(accounts[N - 1]["balanceRaw"], N.to_string());
     let _ = stop.send(());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_token_has_its_own_rate_limit_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = Arc::new(Catalog::new());
+    for symbol in ["AAA", "BBB"] {
+        let c = config(symbol, 0, &[("alice", 5, 0)]);
+        let projection = Projection::open(&dir.path().join(symbol), &c).unwrap();
+        catalog.insert(Arc::new(TokenEntry::new(c, projection)));
+    }
+    let one = std::num::NonZeroU32::MIN;
+    let two = std::num::NonZeroU32::new(2).unwrap();
+    let (base, stop) = serve_with(catalog, |c| c.with_token_rate_limit(one, two)).await;
+    let client = reqwest::Client::new();
+    let mut refused = None;
+    for _ in 0..20 {
+        let response = client
+            .get(format!("{base}/aaa/state"))
+            .send()
+            .await
+            .unwrap();
+        if response.status() != 200 {
+            refused = Some(response);
+            break;
+        }
+    }
+    let response = refused.expect("the token limit never applied");
+    assert_eq!(response.status(), 429);
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry >= 1, "{retry}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "RATE_LIMITED");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("AAA"),
+        "{body}"
+    );
+    // Another token, and non-token routes, are not affected.
+    let response = client
+        .get(format!("{base}/BBB/state"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let response = client
+        .get(format!("{base}/namespaces"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let _ = stop.send(());
+}
+
+#[tokio::test]
+async fn graphql_complexity_is_limited_built_in_and_byo() {
+    let fx = Fixture::start(Some(ADMIN)).await;
+    let fields = "account balance balanceRaw power powerRaw grantedIn grantedInRaw grantedOut grantedOutRaw block";
+    let query = format!(
+        "{{ a: accounts(first: 1000) {{ nodes {{ {fields} }} }} b: accounts(first: 1000) {{ nodes {{ {fields} }} }} }}"
+    );
+    let body = fx.graphql("/TEST/graphql", &query).await;
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("too complex"), "{body}");
+
+    // A BYO schema keeps the depth limit.
+    assert_eq!(
+        fx.admin_post(
+            "/registry/tokens/TEST/schema",
+            &json!({"schema": MYTOKEN_SCHEMA})
+        )
+        .await
+        .0,
+        201
+    );
+    let deep = format!(
+        "{{ __schema {{ types {{ fields {{ type {{ {}name{} }} }} }} }} }}",
+        "ofType { ".repeat(12),
+        " }".repeat(12)
+    );
+    let body = fx.graphql("/TEST/graphql", &deep).await;
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("too deep"), "{body}");
+    fx.stop().await;
 }
