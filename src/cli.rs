@@ -51,6 +51,12 @@ pub(crate) struct SettingsArgs {
     /// fails the token for an operator to look at.
     #[arg(long, global = true, env = "HONEYGRAPH_MAX_REORG_DEPTH")]
     pub(crate) max_reorg_depth: Option<u64>,
+    /// Requests per second allowed from one client IP (burst: twice that); unset or 0: no limit.
+    #[arg(long, global = true, env = "HONEYGRAPH_RATE_LIMIT_IP")]
+    pub(crate) rate_limit_ip: Option<u32>,
+    /// Requests per second allowed on one token's routes, all clients together; unset or 0: no limit.
+    #[arg(long, global = true, env = "HONEYGRAPH_RATE_LIMIT_TOKEN")]
+    pub(crate) rate_limit_token: Option<u32>,
     /// Take a checkpoint every this many blocks (0: only on demand).
     #[arg(long, global = true, env = "HONEYGRAPH_CHECKPOINT_EVERY")]
     pub(crate) checkpoint_every: Option<u64>,

@@ -43,7 +43,21 @@ pub(crate) async fn run(settings: Settings, banner: Option<Banner>) -> anyhow::R
         catalog.clone(),
         ingest.clone(),
     ));
-    let context = query::AppContext::new(catalog.clone(), control, settings.admin_token.clone());
+    let mut context =
+        query::AppContext::new(catalog.clone(), control, settings.admin_token.clone())
+            .with_custom_dir(&settings.custom_dir())
+            .with_context(|| {
+                format!(
+                    "cannot load custom schemas and scripts from {}",
+                    settings.custom_dir().display()
+                )
+            })?;
+    if let Some(rate) = settings.rate_limit_ip {
+        context = context.with_rate_limit(rate, rate.saturating_mul(two()));
+    }
+    if let Some(rate) = settings.rate_limit_token {
+        context = context.with_token_rate_limit(rate, rate.saturating_mul(two()));
+    }
 
     let addr: SocketAddr = format!("{}:{}", settings.bind, settings.port)
         .parse()
@@ -94,6 +108,11 @@ fn ingest_config(settings: &Settings) -> IngestConfig {
         max_reorg_depth: settings.max_reorg_depth,
         ..IngestConfig::default()
     }
+}
+
+/// Bursts may reach twice the steady rate.
+fn two() -> std::num::NonZeroU32 {
+    std::num::NonZeroU32::MIN.saturating_add(1)
 }
 
 async fn wait_for(mut stop: watch::Receiver<bool>) {

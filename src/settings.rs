@@ -1,5 +1,6 @@
 //! Effective settings: flag, then environment variable, then config file, then default.
 
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -25,6 +26,8 @@ struct FileSettings {
     zfs_parent: Option<String>,
     admin_token: Option<String>,
     max_reorg_depth: Option<u64>,
+    rate_limit_ip: Option<u32>,
+    rate_limit_token: Option<u32>,
     checkpoint_every: Option<u64>,
     checkpoint_keep_last: Option<usize>,
     checkpoint_keep_daily: Option<usize>,
@@ -40,6 +43,10 @@ pub(crate) struct Settings {
     pub(crate) follow: FollowArg,
     pub(crate) zfs_parent: Option<String>,
     pub(crate) admin_token: Option<String>,
+    /// Requests per second per client IP; `None`: no limit.
+    pub(crate) rate_limit_ip: Option<NonZeroU32>,
+    /// Requests per second per token; `None`: no limit.
+    pub(crate) rate_limit_token: Option<NonZeroU32>,
     /// The deepest fork head mode undoes by itself.
     pub(crate) max_reorg_depth: u64,
     /// When checkpoints are taken and how many are kept.
@@ -90,12 +97,25 @@ impl Settings {
                 .or(file.zfs_parent)
                 .filter(|p| !p.is_empty()),
             admin_token,
+            rate_limit_ip: args
+                .rate_limit_ip
+                .or(file.rate_limit_ip)
+                .and_then(NonZeroU32::new),
+            rate_limit_token: args
+                .rate_limit_token
+                .or(file.rate_limit_token)
+                .and_then(NonZeroU32::new),
             max_reorg_depth: args
                 .max_reorg_depth
                 .or(file.max_reorg_depth)
                 .unwrap_or(ingest::DEFAULT_MAX_REORG_DEPTH),
             checkpoints,
         })
+    }
+
+    /// Where versioned custom GraphQL schemas and API scripts live.
+    pub(crate) fn custom_dir(&self) -> PathBuf {
+        self.data_path.join("custom")
     }
 
     /// Where the registry file lives.
