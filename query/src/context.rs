@@ -3,6 +3,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
 
 use state::projection::Projection;
 use state::{Catalog, TokenEntry};
@@ -22,7 +23,12 @@ pub struct AppContext {
     pub(crate) token_schema: TokenSchema,
     pub(crate) global_schema: GlobalSchema,
     pub(crate) limiter: Option<Limiter>,
+    pub(crate) slow_client_timeout: Duration,
 }
+
+/// How long a subscription connection's queue may stay full before the
+/// client is closed as too slow (see [`AppContext::with_slow_client_timeout`]).
+pub const SLOW_CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl AppContext {
     /// A context serving `catalog`, writing the registry through `control`.
@@ -42,7 +48,16 @@ impl AppContext {
             control,
             admin_token: admin_token.filter(|t| !t.is_empty()).map(Arc::from),
             limiter: None,
+            slow_client_timeout: SLOW_CLIENT_TIMEOUT,
         }
+    }
+
+    /// How long a GraphQL subscription connection's outgoing queue may stay
+    /// full (the client not reading) before it is closed with code 4008
+    /// "client too slow"; [`SLOW_CLIENT_TIMEOUT`] by default.
+    pub fn with_slow_client_timeout(mut self, timeout: Duration) -> Self {
+        self.slow_client_timeout = timeout;
+        self
     }
 
     /// Limits each client IP to `per_second` requests per second with

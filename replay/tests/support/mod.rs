@@ -187,8 +187,15 @@ pub fn rebatch(records: &[LogRecord]) -> Vec<Vec<LogRecord>> {
 
 /// A fresh projection fed exactly `records` (in one transaction).
 pub fn reference(dir: &Path, records: &[LogRecord]) -> Projection {
-    let p =
-        Projection::open_with(dir, &config(), &ProjectionOptions { map_size: 1 << 30 }).unwrap();
+    let p = Projection::open_with(
+        dir,
+        &config(),
+        &ProjectionOptions {
+            map_size: 1 << 30,
+            ..ProjectionOptions::default()
+        },
+    )
+    .unwrap();
     if !records.is_empty() {
         p.apply(records, records.len() as u64).unwrap();
     }

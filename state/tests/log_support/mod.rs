@@ -15,17 +15,17 @@ pub(crate) fn op(block: u64, i: u32) -> LogRecord {
         op_index: i % 3,
         trx_id: format!("{:040x}", u64::from(i) * 7919 + block),
         timestamp: "2025-07-08T23:09:27".into(),
-        name: if i % 2 == 0 {
+        name: if i.is_multiple_of(2) {
             "send".into()
         } else {
             "power_up".into()
         },
-        required_auths: if i % 3 == 0 {
+        required_auths: if i.is_multiple_of(3) {
             vec![]
         } else {
             vec![format!("alice{i}")]
         },
-        required_posting_auths: if i % 3 == 0 {
+        required_posting_auths: if i.is_multiple_of(3) {
             vec![format!("bob{i}")]
         } else {
             vec![]
