@@ -3,6 +3,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
 
 use state::projection::Projection;
 use state::{Catalog, TokenEntry};
@@ -25,7 +26,12 @@ pub struct AppContext {
     pub(crate) global_schema: GlobalSchema,
     pub(crate) limiter: Option<Limiter>,
     pub(crate) custom: Arc<Custom>,
+    pub(crate) slow_client_timeout: Duration,
 }
+
+/// How long a subscription connection's queue may stay full before the
+/// client is closed as too slow (see [`AppContext::with_slow_client_timeout`]).
+pub const SLOW_CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl AppContext {
     /// A context serving `catalog`, writing the registry through `control`.
@@ -46,6 +52,7 @@ impl AppContext {
             admin_token: admin_token.filter(|t| !t.is_empty()).map(Arc::from),
             limiter: None,
             custom: Arc::new(Custom::in_memory()),
+            slow_client_timeout: SLOW_CLIENT_TIMEOUT,
         }
     }
 
@@ -56,6 +63,14 @@ impl AppContext {
     pub fn with_custom_dir(mut self, dir: &std::path::Path) -> Result<Self, CustomDirError> {
         self.custom = Arc::new(Custom::load(dir)?);
         Ok(self)
+    }
+
+    /// How long a GraphQL subscription connection's outgoing queue may stay
+    /// full (the client not reading) before it is closed with code 4008
+    /// "client too slow"; [`SLOW_CLIENT_TIMEOUT`] by default.
+    pub fn with_slow_client_timeout(mut self, timeout: Duration) -> Self {
+        self.slow_client_timeout = timeout;
+        self
     }
 
     /// Limits each client IP to `per_second` requests per second with

@@ -14,6 +14,31 @@
 //! client never mistakes a clamped page for the end of a list). GraphQL
 //! queries are limited to depth 12 and complexity 20 000.
 //!
+//! GraphQL subscriptions: `GET /:token/graphql/ws` upgrades to a WebSocket
+//! speaking graphql-transport-ws (`Sec-WebSocket-Protocol:
+//! graphql-transport-ws`; an unknown token is a 404 before the upgrade).
+//! The per-token schema's `Subscription` type has:
+//! - `blocks: BlockEvent` — `kind` `HEAD` after each committed batch
+//!   (`number`, `hash`, `timestamp` of its last block, `irreversible` when
+//!   it was already final), `IRREVERSIBLE` when committed head blocks become
+//!   final (`number` is the highest), `REORG` when the token goes back
+//!   (`number` is the block it went back to, `depth` the blocks undone);
+//! - `transfers(account): TransferEvent` — a union of `Transfer` and
+//!   `Reorg { depth fromBlock toBlock }`: the account's transfers (from or
+//!   to it) of each committed batch, oldest first, starting after the
+//!   token's block at subscribe time; after a `Reorg`, transfers above
+//!   `toBlock` are void and the corrected ones follow as blocks commit;
+//! - `account(name): Account` — the figures now, then whenever a committed
+//!   batch changes them, and once after every reorg (the corrected value).
+//!
+//! Nothing is delivered before its block is committed: the writer publishes
+//! a token's events ([`state::TokenEvent`]) after the LMDB commit, and
+//! subscriptions read the projection when an event arrives. Memory per
+//! connection is bounded: a client whose outgoing queue (64 messages) stays
+//! full for [`AppContext::with_slow_client_timeout`] (10 s by default), or
+//! whose subscription falls more than 1024 events behind, is closed with
+//! code 4008 and reason "client too slow".
+//!
 //! Modules: `rest` (per-token REST), `graphql` (per-token and cross-token
 //! schemas), `registry` and `auth` (registry routes), `health` (`/health`,
 //! `/ready`), `limit` (optional per-IP rate limit), `metrics` (`/metrics`
@@ -49,7 +74,7 @@ mod script;
 mod versions;
 mod views;
 
-pub use context::AppContext;
+pub use context::{AppContext, SLOW_CLIENT_TIMEOUT};
 pub use control::{Control, ControlError, TokenPatch};
 pub use versions::CustomDirError;
 

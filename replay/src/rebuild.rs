@@ -53,7 +53,7 @@ impl TokenRuntime {
     ) -> Result<ReplayReport, ReplayError> {
         let mut w = self.lock();
         // Finishes an interrupted rollback first, so the log is final.
-        self.open_projection(&mut w)?;
+        let old_cursor = self.open_projection(&mut w)?.meta()?.cursor.map(|c| c.num);
         let symbol = self.ctx.symbol.clone();
         let base = match from_checkpoint {
             None => None,
@@ -115,6 +115,7 @@ impl TokenRuntime {
         self.end_swap(before, &swapped);
         let projection = swapped?;
         let meta = projection.meta()?;
+        self.publish_moved(old_cursor, meta.cursor.as_ref());
         Ok(ReplayReport {
             block: meta.cursor,
             state_hash: meta.state_hash,

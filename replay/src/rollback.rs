@@ -91,6 +91,7 @@ impl TokenRuntime {
         }
         self.end_swap(before, &result);
         if let Ok(report) = &result {
+            self.publish_moved(cursor, report.block.as_ref());
             info!(
                 token = %self.ctx.symbol,
                 block = report.block.as_ref().map(|b| b.num),

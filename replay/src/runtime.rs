@@ -7,6 +7,11 @@
 //! a crash interrupted is done again, then log records beyond the
 //! projection's position are applied again; a torn log tail was already cut
 //! by [`EventLog::open`].
+//!
+//! Subscribers hear of a change only once it is durable: a batch publishes
+//! [`TokenEvent::Block`] after its LMDB commit, a rollback publishes
+//! [`TokenEvent::Reorg`] after the swap, a replay one or the other for
+//! where it lands.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,7 +19,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use datasets::{DatasetBackend, TokenLayout};
 use state::projection::ApplySummary;
-use state::{BlockRef, EventLog, LogRecord, Projection, TokenConfig, TokenEntry, TokenStatus};
+use state::{
+    BlockRef, EventLog, LogRecord, Projection, TokenConfig, TokenEntry, TokenEvent, TokenStatus,
+};
 use tracing::{info, warn};
 
 use crate::checkpoint::{self, CheckpointInfo, CheckpointStore};
@@ -223,7 +230,11 @@ impl TokenRuntime {
         let before = writer.log.position().records;
         let after = writer.log.append(records)?;
         match projection.apply(records, after.records) {
-            Ok(summary) => Ok(summary),
+            Ok(summary) => {
+                // Only now is the batch durable in both the log and LMDB.
+                self.publish_block(last_block(records));
+                Ok(summary)
+            }
             Err(apply_error) => {
                 if let Err(cut_error) = writer.log.truncate_to_records(before) {
                     // The log now holds a batch the projection does not: recovery on the
@@ -335,6 +346,33 @@ impl TokenRuntime {
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Tells subscribers that the projection now stands at `block`.
+    pub(crate) fn publish_block(&self, block: Option<&BlockRef>) {
+        if let Some(block) = block {
+            let irreversible = block.num <= self.entry.chain_heads().1;
+            self.entry.publish(TokenEvent::Block {
+                block: block.clone(),
+                irreversible,
+            });
+        }
+    }
+
+    /// Tells subscribers where a rollback or replay left the projection:
+    /// a `Reorg` when it went back from `from`, else a `Block` at `to`.
+    pub(crate) fn publish_moved(&self, from: Option<u64>, to: Option<&BlockRef>) {
+        let from = from.unwrap_or(0);
+        let to_num = to.map_or(0, |b| b.num);
+        if to_num < from {
+            self.entry.publish(TokenEvent::Reorg {
+                depth: from - to_num,
+                from_block: from,
+                to_block: to.cloned(),
+            });
+        } else {
+            self.publish_block(to);
+        }
+    }
+
     /// Sets `RollingBack` and returns the status to go back to.
     pub(crate) fn begin_swap(&self) -> TokenStatus {
         let (before, _) = self.entry.status();
@@ -361,6 +399,14 @@ pub(crate) fn now_unix() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// The block a checked batch ends with.
+fn last_block(records: &[LogRecord]) -> Option<&BlockRef> {
+    match records.last() {
+        Some(LogRecord::BlockEnd(block)) => Some(block),
+        _ => None,
+    }
 }
 
 /// A batch must end with a BlockEnd, be in chain order and start above the cursor.

@@ -1,6 +1,7 @@
 //! The catalog of open tokens: the one place ingest (the writer) and query
 //! (the readers) meet. It holds no data of its own; each entry points at a
-//! token's [`Projection`] and carries its status.
+//! token's [`Projection`] and carries its status and its bus of commit
+//! events ([`TokenEvent`]).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,6 +9,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde::Serialize;
 
+use crate::events::{EventBus, TokenEvent, EVENT_BUFFER};
 use crate::projection::Projection;
 use crate::token::TokenConfig;
 
@@ -55,6 +57,7 @@ pub struct TokenEntry {
     status: RwLock<(TokenStatus, Option<String>)>,
     target_head: AtomicU64,
     irreversible: AtomicU64,
+    events: EventBus,
 }
 
 impl TokenEntry {
@@ -66,6 +69,7 @@ impl TokenEntry {
             status: RwLock::new((TokenStatus::Backfilling, None)),
             target_head: AtomicU64::new(0),
             irreversible: AtomicU64::new(0),
+            events: EventBus::new(EVENT_BUFFER),
         }
     }
 
@@ -110,10 +114,32 @@ impl TokenEntry {
         *write(&self.status) = (status, error);
     }
 
-    /// Records the chain head this token follows and the irreversible block.
+    /// Records the chain head this token follows and the irreversible block;
+    /// publishes [`TokenEvent::Irreversible`] when committed head blocks
+    /// became final.
     pub fn set_chain_heads(&self, target_head: u64, irreversible: u64) {
         self.target_head.store(target_head, Ordering::Relaxed);
         self.irreversible.store(irreversible, Ordering::Relaxed);
+        self.events.chain_irreversible(irreversible);
+    }
+
+    /// Tells live readers about a committed change. The writer calls it
+    /// only after the change is durable (see [`crate::events`]); it never
+    /// blocks.
+    pub fn publish(&self, event: TokenEvent) {
+        self.events.publish(event);
+    }
+
+    /// A receiver of the events published from now on. It keeps up to
+    /// [`EVENT_BUFFER`] events; a receiver further behind gets
+    /// `RecvError::Lagged`.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<TokenEvent> {
+        self.events.subscribe()
+    }
+
+    /// How many receivers are subscribed (live subscriptions).
+    pub fn subscribers(&self) -> usize {
+        self.events.receivers()
     }
 
     /// `(target head, irreversible block)` as last seen by ingest.

@@ -9,7 +9,8 @@
 //! - the LMDB [`Projection`] (heed) with its atomic cursor;
 //! - the token contract itself ([`contract`]), exactly as `spec/contract.md`
 //!   defines it;
-//! - the [`Catalog`] of open tokens that ingest writes to and query reads from.
+//! - the [`Catalog`] of open tokens that ingest writes to and query reads from,
+//!   with each token's bus of commit [`events`] for live readers.
 
 pub mod account;
 pub mod amount;
@@ -17,6 +18,7 @@ pub mod block;
 pub mod catalog;
 pub mod contract;
 pub mod error;
+pub mod events;
 pub mod log;
 pub mod op;
 pub mod projection;
@@ -27,6 +29,7 @@ pub mod token;
 pub use block::BlockRef;
 pub use catalog::{Catalog, TokenEntry, TokenStatus};
 pub use error::StateError;
+pub use events::TokenEvent;
 pub use log::{EventLog, LogRecord};
 pub use op::TokenOp;
 pub use projection::Projection;

@@ -1,5 +1,6 @@
 //! GraphQL: the per-token schema at `/:token/graphql` and the cross-token
-//! schema at `/graphql`, each with GraphiQL on `GET`.
+//! schema at `/graphql`, each with GraphiQL on `GET`; the per-token
+//! schema's subscriptions over WebSocket at `/:token/graphql/ws`.
 //!
 //! Both schemas are built once; the per-token one receives the token's
 //! entry as request data. Depth and complexity are limited so one request
@@ -18,10 +19,13 @@ use crate::context::AppContext;
 use crate::error::ApiError;
 
 mod global_query;
+mod subscription;
 mod token_query;
 mod types;
+mod ws;
 
 use global_query::GlobalQuery;
+use subscription::TokenSubscription;
 use token_query::TokenQuery;
 
 /// Deepest selection a query may have.
@@ -31,11 +35,11 @@ const MAX_COMPLEXITY: usize = 20_000;
 /// Most queries in one batched request.
 const MAX_BATCH: usize = 16;
 
-pub(crate) type TokenSchema = Schema<TokenQuery, EmptyMutation, EmptySubscription>;
+pub(crate) type TokenSchema = Schema<TokenQuery, EmptyMutation, TokenSubscription>;
 pub(crate) type GlobalSchema = Schema<GlobalQuery, EmptyMutation, EmptySubscription>;
 
 pub(crate) fn token_schema() -> TokenSchema {
-    Schema::build(TokenQuery, EmptyMutation, EmptySubscription)
+    Schema::build(TokenQuery, EmptyMutation, TokenSubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()
@@ -49,7 +53,7 @@ pub(crate) fn global_schema(catalog: Arc<Catalog>) -> GlobalSchema {
         .finish()
 }
 
-/// Adds `/graphql` and `/:token/graphql` to `route`.
+/// Adds `/graphql`, `/:token/graphql` and `/:token/graphql/ws` to `route`.
 pub(crate) fn routes(route: Route) -> Route {
     route
         .at("/graphql", poem::get(global_graphiql).post(global_execute))
@@ -57,6 +61,7 @@ pub(crate) fn routes(route: Route) -> Route {
             "/:token/graphql",
             poem::get(token_graphiql).post(token_execute),
         )
+        .at("/:token/graphql/ws", poem::get(ws::token_ws))
 }
 
 /// A single request or a batch, parsed through `serde_json::Value` first so
