@@ -17,6 +17,7 @@ pub mod block;
 pub mod catalog;
 pub mod contract;
 pub mod error;
+pub mod honeycomb;
 pub mod log;
 pub mod op;
 pub mod projection;
