@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{wait_until, Server, ADMIN_TOKEN};
 use hivesim::{SimConfig, SimNode};
@@ -28,7 +28,13 @@ fn start_sim() -> SimNode {
 }
 
 fn serve(data: &Path, sim: &SimNode) -> Server {
-    Server::start(data, &sim.url(), &[("HONEYGRAPH_CHECKPOINT_EVERY", "200")])
+    serve_with(data, sim, &[])
+}
+
+fn serve_with(data: &Path, sim: &SimNode, extra_env: &[(&str, &str)]) -> Server {
+    let mut env = vec![("HONEYGRAPH_CHECKPOINT_EVERY", "200")];
+    env.extend_from_slice(extra_env);
+    Server::start(data, &sim.url(), &env)
 }
 
 fn register(server: &Server, sim: &SimNode) {
@@ -101,9 +107,48 @@ fn run_ok(mut command: Command) -> Value {
 
 #[test]
 fn admin_api_checkpoints_replays_and_rolls_back_while_serving() {
+    admin_api_round_trip(&[]);
+}
+
+/// The same on real ZFS datasets (checkpoints are snapshots), when the test
+/// machine has a pool: `HONEYGRAPH_TEST_ZFS_POOL` names it.
+#[test]
+fn admin_api_round_trip_on_zfs() {
+    let Ok(pool) = std::env::var("HONEYGRAPH_TEST_ZFS_POOL") else {
+        eprintln!("skipped: HONEYGRAPH_TEST_ZFS_POOL is not set, so this ZFS test did not run");
+        return;
+    };
+    let parent = format!("{pool}/hg-e2e-{}", std::process::id());
+    admin_api_round_trip(&[("ZFS_PARENT", parent.as_str())]);
+    // The checkpoints really were ZFS snapshots of the token's dataset.
+    let listed = Command::new("zfs")
+        .args(["list", "-H", "-o", "name", "-t", "snapshot", "-r", &parent])
+        .output()
+        .expect("zfs list");
+    let snapshots = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        snapshots
+            .lines()
+            .any(|l| l.starts_with(&format!("{parent}/{SYMBOL}@b"))),
+        "no checkpoint snapshot under {parent}: {snapshots}"
+    );
+    // Right after the server is killed its mounts can still be busy for a moment.
+    wait_until(
+        &format!("{parent} to be destroyed"),
+        Duration::from_secs(30),
+        || {
+            let status = Command::new("zfs")
+                .args(["destroy", "-r", &parent])
+                .status();
+            status.is_ok_and(|s| s.success()).then_some(())
+        },
+    );
+}
+
+fn admin_api_round_trip(extra_env: &[(&str, &str)]) {
     let sim = start_sim();
     let data = tempfile::tempdir().expect("tempdir");
-    let server = serve(data.path(), &sim);
+    let server = serve_with(data.path(), &sim, extra_env);
     register(&server, &sim);
     let target = sim.irreversible();
     let live_hash = wait_for(&server, target);
@@ -123,7 +168,28 @@ fn admin_api_checkpoints_replays_and_rolls_back_while_serving() {
     assert_eq!(taken["stateHash"], live_hash.as_str());
 
     // Replay from genesis and from the oldest checkpoint: the same state.
-    let (status, report) = admin(&server, "replay", &json!({}));
+    // Meanwhile another token answers as usual: only ABC swaps.
+    let other = json!({"symbol": "OTHER", "opPrefix": "other_", "startBlock": sim.first_block(),
+                       "genesis": {"balances": {"alice": 7}}});
+    let (status, answer) = server.post("/registry/tokens", &other);
+    assert_eq!(status, 201, "{answer}");
+    let replaying = std::sync::atomic::AtomicBool::new(true);
+    let (status, report) = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut reads = 0;
+            while replaying.load(std::sync::atomic::Ordering::Relaxed) || reads == 0 {
+                let (status, body) = server.get("/OTHER/balance/alice");
+                assert_eq!((status, &body["balanceRaw"]), (200, &json!("7")), "{body}");
+                reads += 1;
+            }
+            reads
+        });
+        let answer = admin(&server, "replay", &json!({}));
+        replaying.store(false, std::sync::atomic::Ordering::Relaxed);
+        let reads = reader.join().expect("reader");
+        assert!(reads > 0);
+        answer
+    });
     assert_eq!(status, 200, "{report}");
     assert_eq!(
         report["stateHash"],
@@ -191,24 +257,30 @@ fn server_get_admin(server: &Server, path: &str) -> (u16, Value) {
     (status, response.json().unwrap_or(Value::Null))
 }
 
-/// Starts `honeygraph ARGS`, waits until `marker` exists (the operation is
-/// under way), then SIGKILLs it. Returns whether the kill landed mid-way.
-fn kill_when(mut command: Command, marker: &Path) -> bool {
+/// Starts `honeygraph ARGS`, waits until `under_way` says the operation has
+/// left its marker on disk, then SIGKILLs it. Returns whether the kill
+/// landed mid-way (false: the command ended first).
+fn kill_when(mut command: Command, under_way: impl Fn() -> bool) -> bool {
     let mut child = command
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    let landed = wait_until(
-        "the operation to start or end",
-        Duration::from_secs(60),
-        || {
-            if marker.exists() {
-                return Some(true);
-            }
-            child.try_wait().ok().flatten().map(|_| false)
-        },
-    );
+    // Checkpoints of small tokens take milliseconds: poll tightly.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let landed = loop {
+        if under_way() {
+            break true;
+        }
+        if child.try_wait().ok().flatten().is_some() {
+            break false;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the operation neither started nor ended within 60 s"
+        );
+        std::thread::sleep(Duration::from_micros(200));
+    };
     let _ = child.kill();
     let _ = child.wait();
     landed
@@ -238,10 +310,9 @@ fn offline_cli_and_sigkill_mid_operation_recover_to_the_live_state() {
 
     // SIGKILL in the middle of each operation; a restart must recover.
     let landed = [
-        kill_when(
-            cli(data.path(), port, None, &["replay", SYMBOL]),
-            &root.join("state").join("replay.tmp"),
-        ),
+        kill_when(cli(data.path(), port, None, &["replay", SYMBOL]), || {
+            root.join("state").join("replay.tmp").exists()
+        }),
         kill_when(
             cli(
                 data.path(),
@@ -254,8 +325,17 @@ fn offline_cli_and_sigkill_mid_operation_recover_to_the_live_state() {
                     &(target - 700).to_string(),
                 ],
             ),
-            &root.join("rollback.pending"),
+            || root.join("rollback.pending").exists(),
         ),
+        // Opening the token finishes the interrupted rollback; the checkpoint
+        // of the block it lands on is then built in `checkpoints/b<N>.tmp`.
+        kill_when(cli(data.path(), port, None, &["snapshot", SYMBOL]), || {
+            std::fs::read_dir(root.join("checkpoints")).is_ok_and(|entries| {
+                entries
+                    .flatten()
+                    .any(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            })
+        }),
     ];
     eprintln!("kills that landed mid-operation: {landed:?}");
 
@@ -265,7 +345,12 @@ fn offline_cli_and_sigkill_mid_operation_recover_to_the_live_state() {
         live_hash,
         "after the kills, the token recovers to the live state"
     );
-    let (status, state) = server.get(&format!("/{SYMBOL}/state"));
-    assert_eq!(status, 200);
-    assert_eq!(state["status"], "live", "{state}");
+    wait_until(
+        "the token to be live again",
+        Duration::from_secs(30),
+        || {
+            let (status, state) = server.get(&format!("/{SYMBOL}/state"));
+            (status == 200 && state["status"] == "live").then_some(())
+        },
+    );
 }

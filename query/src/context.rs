@@ -8,10 +8,12 @@ use state::projection::Projection;
 use state::{Catalog, TokenEntry};
 
 use crate::control::Control;
+use crate::custom::Custom;
 use crate::error::ApiError;
 use crate::graphql::{self, GlobalSchema, TokenSchema};
 use crate::limit::Limiter;
 use crate::metrics;
+use crate::versions::CustomDirError;
 
 /// Everything the HTTP application needs; cheap to clone.
 #[derive(Clone)]
@@ -22,6 +24,7 @@ pub struct AppContext {
     pub(crate) token_schema: TokenSchema,
     pub(crate) global_schema: GlobalSchema,
     pub(crate) limiter: Option<Limiter>,
+    pub(crate) custom: Arc<Custom>,
 }
 
 impl AppContext {
@@ -42,14 +45,36 @@ impl AppContext {
             control,
             admin_token: admin_token.filter(|t| !t.is_empty()).map(Arc::from),
             limiter: None,
+            custom: Arc::new(Custom::in_memory()),
         }
     }
 
+    /// Keeps BYO schemas and API scripts, every version, under `dir`
+    /// (`<dir>/<SYMBOL>/schema/v<N>.graphql`, `<dir>/<SYMBOL>/api/v<N>.rhai`,
+    /// each with an `active` pointer) and serves the active ones stored
+    /// there. Without it they are kept in memory and lost on restart.
+    pub fn with_custom_dir(mut self, dir: &std::path::Path) -> Result<Self, CustomDirError> {
+        self.custom = Arc::new(Custom::load(dir)?);
+        Ok(self)
+    }
+
     /// Limits each client IP to `per_second` requests per second with
-    /// bursts of `burst`; above it requests get 429 `RATE_LIMITED`.
+    /// bursts of `burst`; above it requests get 429 `RATE_LIMITED` with
+    /// `Retry-After`.
     /// `/health`, `/ready` and `/metrics` are never limited. Off by default.
     pub fn with_rate_limit(mut self, per_second: NonZeroU32, burst: NonZeroU32) -> Self {
-        self.limiter = Some(Limiter::new(per_second, burst));
+        let limiter = self.limiter.take().unwrap_or_default();
+        self.limiter = Some(limiter.with_ip(per_second, burst));
+        self
+    }
+
+    /// Limits each token (`/:token/...`, `/namespaces/:ns/...`) to
+    /// `per_second` requests per second with bursts of `burst`, whoever
+    /// asks; above it requests get 429 `RATE_LIMITED` with `Retry-After`.
+    /// Off by default; independent of [`AppContext::with_rate_limit`].
+    pub fn with_token_rate_limit(mut self, per_second: NonZeroU32, burst: NonZeroU32) -> Self {
+        let limiter = self.limiter.take().unwrap_or_default();
+        self.limiter = Some(limiter.with_token(per_second, burst));
         self
     }
 

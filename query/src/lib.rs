@@ -19,7 +19,9 @@
 //! `/ready`), `limit` (optional per-IP rate limit), `metrics` (`/metrics`
 //! and the outermost middleware: timing, JSON errors, panics), `reads` and
 //! `views` (reads and shapes shared by REST and GraphQL), `body` (JSON
-//! bodies), `error` (the error shape).
+//! bodies), `error` (the error shape), `custom` with `byo`, `script` and
+//! `versions` (per-token BYO GraphQL schemas and rhai API scripts, versioned),
+//! `namespaces` (`/namespaces`: per-token stats and streamed exports).
 
 use std::future::Future;
 use std::time::Duration;
@@ -30,20 +32,26 @@ use poem::{Endpoint, EndpointExt, Response, Route, Server};
 mod admin;
 mod auth;
 mod body;
+mod byo;
 mod context;
 mod control;
+mod custom;
 mod error;
 mod graphql;
 mod health;
 mod limit;
 mod metrics;
+mod namespaces;
 mod reads;
 mod registry;
 mod rest;
+mod script;
+mod versions;
 mod views;
 
 pub use context::AppContext;
 pub use control::{Control, ControlError, TokenPatch};
+pub use versions::CustomDirError;
 
 /// How long [`serve`] waits for in-flight requests after `shutdown`.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -58,6 +66,9 @@ pub fn app(context: AppContext) -> impl Endpoint<Output = Response> {
     route = admin::routes(route);
     route = graphql::routes(route);
     route = rest::routes(route);
+    route = custom::routes(route);
+    route = namespaces::routes(route);
+    route = script::routes(route);
     let limiter = context.limiter.clone();
     route
         .data(context)

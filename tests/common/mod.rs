@@ -2,6 +2,8 @@
 //! wait for conditions with deadlines, talk to it over HTTP.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod check;
+pub mod log;
 pub mod reference;
 
 use std::net::TcpListener;

@@ -132,6 +132,11 @@ async fn token_execute(
 ) -> Result<Json<async_graphql::BatchResponse>, ApiError> {
     // Unknown or busy tokens answer like REST does, before any parsing.
     let (entry, _) = ctx.open(&token)?;
+    let byo = ctx.custom.schemas.live(&entry.symbol());
     let batch = read_batch(req, body).await?.data(entry);
+    // A token's active BYO schema replaces the built-in one.
+    if let Some(byo) = byo {
+        return Ok(Json(byo.execute(batch).await));
+    }
     Ok(Json(ctx.token_schema.execute_batch(batch).await))
 }
