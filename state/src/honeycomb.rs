@@ -94,6 +94,14 @@ pub enum HoneycombError {
         /// The amount in `granted`.
         granted: u64,
     },
+    /// The symbol's honeycomb state cannot be imported.
+    #[error("{symbol} cannot be imported from a honeycomb state: {why}")]
+    Unsupported {
+        /// The symbol.
+        symbol: String,
+        /// Why.
+        why: String,
+    },
     /// An account's power plus its grants exceeds the largest amount.
     #[error("`{account}`: power plus granted power exceeds 2^63-1")]
     Overflow {
@@ -124,8 +132,18 @@ struct Keys {
     grants: bool,
 }
 
-fn keys_for(symbol: &str) -> Keys {
-    if symbol.eq_ignore_ascii_case("SPK") {
+fn keys_for(symbol: &str) -> Result<Keys, HoneycombError> {
+    if symbol.eq_ignore_ascii_case("BROCA") {
+        // honeycomb-spkcc keeps BROCA as `broca`: "amount,block" strings
+        // that regenerate over time; reading `balances` would import LARYNX.
+        return Err(HoneycombError::Unsupported {
+            symbol: "BROCA".into(),
+            why: "honeycomb-spkcc books it in `broca` as regenerating \"amount,block\" strings, \
+                  which have no equivalent in the contract's genesis"
+                .into(),
+        });
+    }
+    Ok(if symbol.eq_ignore_ascii_case("SPK") {
         // honeycomb-spkcc books SPK apart from its base token (LARYNX);
         // `granted`/`granting` there are grants of LARYNX power, not of SPK.
         Keys {
@@ -139,7 +157,7 @@ fn keys_for(symbol: &str) -> Keys {
             power: "pow",
             grants: true,
         }
-    }
+    })
 }
 
 /// Reads a dump from its JSON text. See [`import_value`].
@@ -154,7 +172,7 @@ pub fn import_str(symbol: &str, text: &str) -> Result<HoneycombImport, Honeycomb
 /// are not balances and are ignored.
 pub fn import_value(symbol: &str, dump: &Value) -> Result<HoneycombImport, HoneycombError> {
     let mut root = as_object("the dump", dump)?;
-    let keys = keys_for(symbol);
+    let keys = keys_for(symbol)?;
     if !root.contains_key(keys.balances) {
         if let Some(Value::Object(inner)) = root.get("state") {
             root = inner;
@@ -457,6 +475,8 @@ mod tests {
                 "{dump}: `{err}` should name {needle}"
             );
         }
+        let err = import_value("broca", &dlux_dump()).unwrap_err();
+        assert!(matches!(err, HoneycombError::Unsupported { .. }), "{err}");
         let err = import_value("SPK", &json!({"balances": {}})).unwrap_err();
         assert!(err.to_string().contains("`spk`"), "{err}");
         assert!(matches!(
