@@ -6,11 +6,10 @@
 //! does the work (the token answers 503 during the swap, the other tokens go
 //! on) and no two processes ever write the same log.
 
-use std::io::IsTerminal;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use replay::TokenRuntime;
 use serde_json::{json, Value};
 use state::Registry;
@@ -83,16 +82,10 @@ fn offline(settings: &Settings, symbol: &str, action: &AdminAction) -> anyhow::R
 
 /// A bar on a terminal; nothing otherwise (the result is printed at the end).
 fn progress_bar() -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(0);
-    if let Ok(style) = ProgressStyle::with_template(
+    crate::progress::bar(
+        0,
         "replay {bar:40} {pos}/{len} log records ({per_sec}, {eta} left)",
-    ) {
-        bar.set_style(style);
-    }
-    bar
+    )
 }
 
 fn through_server(

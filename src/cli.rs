@@ -117,6 +117,9 @@ pub(crate) enum Command {
         #[arg(long)]
         to_block: u64,
     },
+    /// The configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Dump a token's projection.
     Export {
         /// Token symbol.
@@ -157,6 +160,27 @@ pub(crate) enum TokenCommand {
     },
     /// List registered tokens.
     List,
+    /// Register a token (or reset one that has not indexed anything yet) with
+    /// a honeycomb state dump as its genesis at block N; it indexes from N+1.
+    Import {
+        /// Token symbol; a registered token or a preset (SPK, LARYNX, BROCA, DLUX).
+        symbol: String,
+        /// The honeycomb node's state as JSON (its `balances`, `pow`,
+        /// `granted`, `granting`; for SPK `spk` and `spow`).
+        #[arg(long)]
+        honeycomb_state: PathBuf,
+        /// The block the dump was taken at (after that block was applied).
+        #[arg(long)]
+        block: u64,
+    },
+}
+
+/// `honeygraph config ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Print the effective settings (file, then environment, then flags) as
+    /// TOML with secrets masked; fail on invalid settings.
+    Check,
 }
 
 /// Export formats.

@@ -67,10 +67,16 @@ pub(crate) fn run(settings: &Settings, symbol: &str, format: ExportFormat) -> an
             write!(out, "{},\"accounts\":[", head.trim_end_matches('}'))?;
         }
     }
+    // Holders (balance + power > 0) are what the rich list pages through.
+    let bar = crate::progress::bar(
+        meta.holders,
+        "export {bar:40} {pos}/{len} accounts ({per_sec}, {eta} left)",
+    );
     let mut after: Option<String> = None;
     let mut first = true;
     loop {
         let page = projection.richlist(PAGE, after.as_deref())?;
+        bar.inc(page.entries.len() as u64);
         for entry in &page.entries {
             let values = row(entry);
             match format {
@@ -94,6 +100,7 @@ pub(crate) fn run(settings: &Settings, symbol: &str, format: ExportFormat) -> an
             None => break,
         }
     }
+    bar.finish_and_clear();
     if format == ExportFormat::Json {
         writeln!(out, "]}}")?;
     }

@@ -7,7 +7,9 @@ mod control;
 mod data_lock;
 mod demo;
 mod export;
+mod import_cmd;
 mod logging;
+mod progress;
 mod serve;
 mod settings;
 mod token_cmd;
@@ -15,17 +17,36 @@ mod token_cmd;
 use clap::Parser;
 
 use crate::admin_cmd::AdminAction;
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ConfigCommand};
 use crate::settings::Settings;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     logging::init();
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // With JSON logs every stderr line stays JSON, the error too.
+            if logging::json_logs() {
+                tracing::error!(error = format!("{e:#}"), "honeygraph failed");
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::resolve(&cli.settings)?;
     match cli.command {
         Command::Serve => runtime()?.block_on(serve::run(settings, None)),
         Command::Demo(args) => runtime()?.block_on(demo::run(settings, args)),
         Command::Token(command) => token_cmd::run(&settings, command),
+        Command::Config(ConfigCommand::Check) => {
+            print!("{}", settings.to_masked_toml()?);
+            Ok(())
+        }
         Command::Export { symbol, format } => export::run(&settings, &symbol, format),
         Command::Snapshot { symbol } => admin_cmd::run(&settings, &symbol, AdminAction::Snapshot),
         Command::Snapshots { symbol } => admin_cmd::run(&settings, &symbol, AdminAction::Snapshots),

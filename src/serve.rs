@@ -6,13 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use ingest::{FollowMode, Ingest, IngestConfig};
+use ingest::Ingest;
 use replay::TokenRuntime;
 use state::{Catalog, Registry};
 use tokio::sync::watch;
-use tracing::{error, info};
+use tracing::{error, info, info_span, warn};
 
-use crate::cli::FollowArg;
 use crate::control::ServeControl;
 use crate::settings::Settings;
 
@@ -24,16 +23,17 @@ pub(crate) async fn run(settings: Settings, banner: Option<Banner>) -> anyhow::R
     let backend = datasets::open_backend(settings.zfs_parent.as_deref(), &settings.data_path)?;
     let registry = Registry::open(settings.registry_path())?;
     let catalog = Arc::new(Catalog::new());
-    let ingest = Ingest::new(ingest_config(&settings), catalog.clone())?;
+    let ingest = Ingest::new(settings.ingest_config(), catalog.clone())?;
 
     for config in registry.tokens() {
         let symbol = config.symbol.clone();
+        let _span = info_span!("token", token = %symbol).entered();
         let runtime =
             TokenRuntime::open_with(backend.clone(), config.clone(), settings.checkpoints)
                 .with_context(|| format!("cannot open token {symbol}"))?;
         catalog.insert(runtime.entry().clone());
         ingest.add_token(runtime);
-        info!(token = %symbol, "token opened");
+        info!(start_block = config.start_block, "token opened");
     }
 
     let control = Arc::new(ServeControl::new(
@@ -59,9 +59,7 @@ pub(crate) async fn run(settings: Settings, banner: Option<Banner>) -> anyhow::R
         context = context.with_token_rate_limit(rate, rate.saturating_mul(two()));
     }
 
-    let addr: SocketAddr = format!("{}:{}", settings.bind, settings.port)
-        .parse()
-        .with_context(|| format!("invalid bind address {}:{}", settings.bind, settings.port))?;
+    let addr = settings.listen_addr()?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -79,36 +77,55 @@ pub(crate) async fn run(settings: Settings, banner: Option<Banner>) -> anyhow::R
         tokio::spawn(async move { ingest.run(wait_for(stop)).await })
     };
 
+    let progress = tokio::spawn(crate::progress::watch_backfill(
+        catalog.clone(),
+        stop_rx.clone(),
+    ));
+
     shutdown_signal().await;
-    info!("shutting down: finishing the batch in hand");
+    info!("shutting down: no more fetching; committing the batch in hand");
     let _ = stop_tx.send(true);
-    match tokio::time::timeout(Duration::from_secs(20), ingest_task).await {
+    // A second signal means "now": the logs and projections are crash-safe,
+    // so skipping the clean stop loses nothing that a restart cannot redo.
+    tokio::spawn(async {
+        shutdown_signal().await;
+        warn!("second signal: exiting without waiting for the clean stop");
+        std::process::exit(130);
+    });
+    let mut clean = true;
+    match tokio::time::timeout(INGEST_STOP, ingest_task).await {
         Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => error!("ingest stopped with an error: {e}"),
-        Ok(Err(e)) => error!("ingest task failed: {e}"),
-        Err(_) => error!("ingest did not stop within 20 s"),
+        Ok(Ok(Err(e))) => {
+            error!("ingest stopped with an error: {e}");
+            clean = false;
+        }
+        Ok(Err(e)) => {
+            error!("ingest task failed: {e}");
+            clean = false;
+        }
+        Err(_) => {
+            error!("ingest did not stop within {INGEST_STOP:?}");
+            clean = false;
+        }
     }
-    match tokio::time::timeout(Duration::from_secs(5), http).await {
+    match tokio::time::timeout(HTTP_STOP, http).await {
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(e))) => error!("HTTP server stopped with an error: {e}"),
         Ok(Err(e)) => error!("HTTP task failed: {e}"),
-        Err(_) => error!("HTTP server did not stop within 5 s"),
+        Err(_) => error!("HTTP server did not stop within {HTTP_STOP:?}"),
+    }
+    let _ = progress.await;
+    if !clean {
+        anyhow::bail!("ingest did not stop cleanly; the next start resumes from each token's last committed block");
     }
     info!("stopped");
     Ok(())
 }
 
-fn ingest_config(settings: &Settings) -> IngestConfig {
-    IngestConfig {
-        nodes: settings.hive_nodes.clone(),
-        follow: match settings.follow {
-            FollowArg::Irreversible => FollowMode::Irreversible,
-            FollowArg::Head => FollowMode::Head,
-        },
-        max_reorg_depth: settings.max_reorg_depth,
-        ..IngestConfig::default()
-    }
-}
+/// How long ingest gets to commit the batch in hand after a signal.
+const INGEST_STOP: Duration = Duration::from_secs(10);
+/// How long open HTTP requests get to finish.
+const HTTP_STOP: Duration = Duration::from_secs(3);
 
 /// Bursts may reach twice the steady rate.
 fn two() -> std::num::NonZeroU32 {

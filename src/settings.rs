@@ -1,10 +1,12 @@
 //! Effective settings: flag, then environment variable, then config file, then default.
 
+use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use serde::Deserialize;
+use ingest::{FollowMode, IngestConfig};
+use serde::{Deserialize, Serialize};
 
 use replay::{CheckpointPolicy, RetentionPolicy};
 
@@ -14,8 +16,11 @@ use crate::cli::{FollowArg, SettingsArgs};
 pub(crate) const DEFAULT_HIVE_NODES: &str =
     "https://api.hive.blog,https://api.deathwing.me,https://api.openhive.network";
 
+/// How `config check` shows a secret that is set.
+pub(crate) const MASK: &str = "***";
+
 /// The config file's shape: every field optional.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 struct FileSettings {
     port: Option<u16>,
@@ -23,10 +28,14 @@ struct FileSettings {
     data_path: Option<PathBuf>,
     hive_nodes: Option<Vec<String>>,
     follow: Option<FollowArg>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     zfs_parent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     admin_token: Option<String>,
     max_reorg_depth: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     rate_limit_ip: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     rate_limit_token: Option<u32>,
     checkpoint_every: Option<u64>,
     checkpoint_keep_last: Option<usize>,
@@ -74,7 +83,7 @@ impl Settings {
             .clone()
             .or(file.admin_token)
             .filter(|t| !t.is_empty());
-        Ok(Settings {
+        let settings = Settings {
             port: args.port.or(file.port).unwrap_or(4000),
             bind: args
                 .bind
@@ -110,12 +119,90 @@ impl Settings {
                 .or(file.max_reorg_depth)
                 .unwrap_or(ingest::DEFAULT_MAX_REORG_DEPTH),
             checkpoints,
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Refuses settings no command can run with, naming the setting.
+    fn validate(&self) -> anyhow::Result<()> {
+        self.listen_addr()?;
+        if let Some(parent) = &self.zfs_parent {
+            datasets::name::validate_zfs_parent(parent)
+                .with_context(|| format!("invalid ZFS_PARENT / zfs_parent `{parent}`"))?;
+        }
+        self.ingest_config()
+            .validate()
+            .context("invalid ingest settings (hive_nodes, max_reorg_depth)")?;
+        Ok(())
+    }
+
+    /// The address `serve` listens on.
+    pub(crate) fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
+        let text = if self.bind.contains(':') && !self.bind.starts_with('[') {
+            format!("[{}]:{}", self.bind, self.port)
+        } else {
+            format!("{}:{}", self.bind, self.port)
+        };
+        text.parse().with_context(|| {
+            format!(
+                "invalid bind address `{}` (HONEYGRAPH_BIND / bind): give an IP address such as 0.0.0.0 or 127.0.0.1",
+                self.bind
+            )
         })
     }
 
     /// Where versioned custom GraphQL schemas and API scripts live.
     pub(crate) fn custom_dir(&self) -> PathBuf {
         self.data_path.join("custom")
+    }
+
+    /// What ingest runs with.
+    pub(crate) fn ingest_config(&self) -> IngestConfig {
+        IngestConfig {
+            nodes: self.hive_nodes.clone(),
+            follow: match self.follow {
+                FollowArg::Irreversible => FollowMode::Irreversible,
+                FollowArg::Head => FollowMode::Head,
+            },
+            max_reorg_depth: self.max_reorg_depth,
+            ..IngestConfig::default()
+        }
+    }
+
+    /// The effective settings as a config file, `admin_token` masked:
+    /// what `honeygraph config check` prints.
+    pub(crate) fn to_masked_toml(&self) -> anyhow::Result<String> {
+        let shown = FileSettings {
+            port: Some(self.port),
+            bind: Some(self.bind.clone()),
+            data_path: Some(self.data_path.clone()),
+            hive_nodes: Some(self.hive_nodes.clone()),
+            follow: Some(self.follow),
+            zfs_parent: self.zfs_parent.clone(),
+            admin_token: self.admin_token.as_ref().map(|_| MASK.to_string()),
+            max_reorg_depth: Some(self.max_reorg_depth),
+            rate_limit_ip: self.rate_limit_ip.map(NonZeroU32::get),
+            rate_limit_token: self.rate_limit_token.map(NonZeroU32::get),
+            checkpoint_every: Some(self.checkpoints.every_blocks),
+            checkpoint_keep_last: Some(self.checkpoints.retention.keep_last),
+            checkpoint_keep_daily: Some(self.checkpoints.retention.keep_daily),
+        };
+        let mut text = toml::to_string(&shown).context("cannot print the settings as TOML")?;
+        // TOML has no null: say what an unset optional setting means.
+        if self.zfs_parent.is_none() {
+            text.push_str("# zfs_parent is unset: token datasets are plain directories\n");
+        }
+        if self.admin_token.is_none() {
+            text.push_str("# admin_token is unset: every write and admin endpoint refuses\n");
+        }
+        if self.rate_limit_ip.is_none() {
+            text.push_str("# rate_limit_ip is unset: no per-client rate limit\n");
+        }
+        if self.rate_limit_token.is_none() {
+            text.push_str("# rate_limit_token is unset: no per-token rate limit\n");
+        }
+        Ok(text)
     }
 
     /// Where the registry file lives.

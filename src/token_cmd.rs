@@ -42,6 +42,14 @@ pub(crate) fn run(settings: &Settings, command: TokenCommand) -> anyhow::Result<
             println!("registered {symbol}; it starts indexing when `honeygraph serve` (re)starts");
         }
         TokenCommand::Add { .. } => anyhow::bail!("give --preset NAME or --file token.json"),
+        TokenCommand::Import {
+            symbol,
+            honeycomb_state,
+            block,
+        } => {
+            drop(registry);
+            crate::import_cmd::run(settings, &symbol, &honeycomb_state, block)?;
+        }
         TokenCommand::List => {
             println!(
                 "{:<10} {:<14} {:>12} {:>8}  name",

@@ -19,6 +19,7 @@ pub mod catalog;
 pub mod contract;
 pub mod error;
 pub mod events;
+pub mod honeycomb;
 pub mod log;
 pub mod op;
 pub mod projection;
