@@ -38,7 +38,8 @@ pub trait Control: Send + Sync + 'static {
 
 /// Body of `PUT /registry/tokens/:symbol`: the fields that may change.
 /// Fields that may not change (`symbol`, `opPrefix`, `startBlock`, `genesis`,
-/// `powerDownInterval`) are rejected by the route with a 400 naming the field.
+/// `powerDownInterval`, `historyBlocks`) are rejected by the route with a 400
+/// naming the field.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TokenPatch {
@@ -55,12 +56,13 @@ pub struct TokenPatch {
 }
 
 /// Fields of a token that a `PUT` may not change, in the API's spelling.
-pub(crate) const IMMUTABLE_FIELDS: [&str; 5] = [
+pub(crate) const IMMUTABLE_FIELDS: [&str; 6] = [
     "symbol",
     "opPrefix",
     "startBlock",
     "genesis",
     "powerDownInterval",
+    "historyBlocks",
 ];
 
 impl TokenPatch {
@@ -103,6 +105,7 @@ impl TokenPatch {
                 balances: to_values(&config.genesis.balances),
                 power: to_values(&config.genesis.power),
             }),
+            history_blocks: config.history_blocks.map(serde_json::Value::from),
         };
         let mut patched = spec.resolve(config.start_block)?;
         // Resolving drops zero genesis entries; the genesis itself never changes.
@@ -168,6 +171,7 @@ mod tests {
             start_block: 10,
             power_down_interval: 20,
             genesis,
+            history_blocks: None,
         }
     }
 

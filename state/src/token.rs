@@ -83,6 +83,10 @@ pub struct TokenConfig {
     pub power_down_interval: u64,
     /// Allocations before `startBlock`.
     pub genesis: Genesis,
+    /// How many blocks of balance history the projection keeps for queries
+    /// as of a past block; `None` keeps all of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_blocks: Option<u64>,
 }
 
 /// The body of `POST /registry/tokens` and of `token add --file`: a token as
@@ -110,6 +114,8 @@ pub struct TokenSpec {
     pub power_down_interval: Option<serde_json::Value>,
     /// Genesis allocations; amounts are integers or digit strings.
     pub genesis: Option<GenesisSpec>,
+    /// See [`TokenConfig::history_blocks`]; default: keep all history.
+    pub history_blocks: Option<serde_json::Value>,
 }
 
 /// Genesis as a user writes it: amounts may be integers or digit strings.
@@ -256,6 +262,19 @@ impl TokenSpec {
         if description.len() > 4096 {
             return Err(invalid("description", "must be at most 4096 bytes"));
         }
+        let history_blocks = match &self.history_blocks {
+            None | Some(serde_json::Value::Null) => None,
+            Some(value) => {
+                let v = uint_field("historyBlocks", value)?;
+                if v == 0 {
+                    return Err(invalid(
+                        "historyBlocks",
+                        "must be at least 1 block (leave it out to keep all history)",
+                    ));
+                }
+                Some(v)
+            }
+        };
         let genesis = match &self.genesis {
             None => Genesis::default(),
             Some(g) => Genesis {
@@ -274,6 +293,7 @@ impl TokenSpec {
             start_block,
             power_down_interval,
             genesis,
+            history_blocks,
         })
     }
 }
@@ -340,6 +360,7 @@ pub fn preset(symbol: &str) -> Option<TokenConfig> {
         start_block: start,
         power_down_interval: DEFAULT_POWER_DOWN_INTERVAL,
         genesis: Genesis::default(),
+        history_blocks: None,
     })
 }
 
@@ -392,6 +413,8 @@ mod tests {
                 json!({"symbol": "ABC", "powerDownInterval": 0}),
                 "powerDownInterval",
             ),
+            (json!({"symbol": "ABC", "historyBlocks": 0}), "historyBlocks"),
+            (json!({"symbol": "ABC", "historyBlocks": "all"}), "historyBlocks"),
             (
                 json!({"symbol": "ABC", "genesis": {"balances": {"Bad": 1}}}),
                 "genesis.balances",

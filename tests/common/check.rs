@@ -12,7 +12,12 @@ use super::reference::{ops_of_appbase_block, run_chain, RefOp, RefToken, RefToke
 use super::{wait_until, Server};
 
 pub fn register(server: &Server, symbol: &str, def: &RefTokenDef) {
-    let body = json!({
+    register_with(server, symbol, def, json!({}));
+}
+
+/// [`register`] with more fields of the registry body (e.g. `historyBlocks`).
+pub fn register_with(server: &Server, symbol: &str, def: &RefTokenDef, extra: Value) {
+    let mut body = json!({
         "symbol": symbol,
         "opPrefix": def.prefix,
         "startBlock": def.start_block,
@@ -21,6 +26,9 @@ pub fn register(server: &Server, symbol: &str, def: &RefTokenDef) {
         "features": {"transfers": def.transfers, "balances": true, "staking": def.staking, "rewards": false},
         "genesis": {"balances": def.genesis_balances, "power": def.genesis_power},
     });
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        body.extend(extra.clone());
+    }
     let (status, answer) = server.post("/registry/tokens", &body);
     assert_eq!(status, 201, "registering {symbol}: {answer}");
 }

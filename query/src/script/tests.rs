@@ -23,6 +23,7 @@ fn entry(dir: &std::path::Path) -> Arc<TokenEntry> {
         start_block: 1,
         power_down_interval: 10,
         genesis,
+        history_blocks: None,
     };
     let projection = Projection::open(dir, &config).unwrap();
     Arc::new(TokenEntry::new(config, projection))

@@ -66,6 +66,7 @@ pub fn config(symbol: &str, decimals: u8, genesis: &[(&str, u64, u64)]) -> Token
         start_block: 1,
         power_down_interval: 10,
         genesis: g,
+        history_blocks: None,
     }
 }
 

@@ -33,6 +33,7 @@ pub fn config() -> TokenConfig {
         start_block: 1,
         power_down_interval: 7,
         genesis,
+        history_blocks: None,
     }
 }
 

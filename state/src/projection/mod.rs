@@ -218,8 +218,13 @@ impl fmt::Debug for Projection {
 impl Projection {
     /// Opens the projection in `dir`, creating it and applying the genesis of
     /// `config` if it is new.
+    /// History is kept for the token's `historyBlocks` (all of it when unset).
     pub fn open(dir: &Path, config: &TokenConfig) -> Result<Self, StateError> {
-        Projection::open_with(dir, config, &ProjectionOptions::default())
+        let options = ProjectionOptions {
+            history_blocks: config.history_blocks,
+            ..ProjectionOptions::default()
+        };
+        Projection::open_with(dir, config, &options)
     }
 
     /// [`Projection::open`] with explicit options.

@@ -34,6 +34,7 @@ pub fn config_with(genesis: Genesis, interval: u64) -> TokenConfig {
         start_block: 1,
         power_down_interval: interval,
         genesis,
+        history_blocks: None,
     }
 }
 
