@@ -5,8 +5,9 @@
 //! Backfill progress is read from the outside: every tick the watcher reads
 //! each token's cursor and the head ingest follows from the [`Catalog`], so
 //! ingest itself knows nothing about how progress is shown. The same reading
-//! feeds two gauges the dashboard plots next to ingest's own metrics:
-//! `honeygraph_token_target_block` and `honeygraph_token_lag_blocks`.
+//! feeds three gauges the dashboard plots next to ingest's own metrics:
+//! `honeygraph_token_target_block`, `honeygraph_token_irreversible_block` and
+//! `honeygraph_token_lag_blocks`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -97,13 +98,15 @@ fn observe(entry: &TokenEntry, seen: &mut BTreeMap<String, Seen>, terminal: bool
         // A rollback or replay is swapping the projection: next tick.
         return;
     };
-    let (target, _irreversible) = entry.chain_heads();
+    let (target, irreversible) = entry.chain_heads();
     if target == 0 {
         return; // no Hive node has answered yet
     }
     let lag = target.saturating_sub(block);
     metrics::gauge!("honeygraph_token_target_block", "token" => symbol.clone()).set(target as f64);
     metrics::gauge!("honeygraph_token_lag_blocks", "token" => symbol.clone()).set(lag as f64);
+    metrics::gauge!("honeygraph_token_irreversible_block", "token" => symbol.clone())
+        .set(irreversible as f64);
 
     let now = Instant::now();
     let s = seen.entry(symbol.clone()).or_insert(Seen {

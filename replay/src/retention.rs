@@ -96,6 +96,7 @@ mod tests {
 
     fn cp(block: u64, created_unix: u64) -> CheckpointInfo {
         CheckpointInfo {
+            bytes: 0,
             name: format!("b{block}"),
             block,
             block_id: String::new(),

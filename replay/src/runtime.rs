@@ -303,6 +303,7 @@ impl TokenRuntime {
             log_records: meta.log_records,
             state_hash: meta.state_hash,
             created_unix: now,
+            bytes: projection.disk_size()?,
         };
         self.ctx.store.take(projection, &info, &self.ctx.crash)?;
         info!(token = %self.ctx.symbol, checkpoint = %info.name, "checkpoint taken");

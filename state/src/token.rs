@@ -413,8 +413,14 @@ mod tests {
                 json!({"symbol": "ABC", "powerDownInterval": 0}),
                 "powerDownInterval",
             ),
-            (json!({"symbol": "ABC", "historyBlocks": 0}), "historyBlocks"),
-            (json!({"symbol": "ABC", "historyBlocks": "all"}), "historyBlocks"),
+            (
+                json!({"symbol": "ABC", "historyBlocks": 0}),
+                "historyBlocks",
+            ),
+            (
+                json!({"symbol": "ABC", "historyBlocks": "all"}),
+                "historyBlocks",
+            ),
             (
                 json!({"symbol": "ABC", "genesis": {"balances": {"Bad": 1}}}),
                 "genesis.balances",

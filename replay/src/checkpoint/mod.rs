@@ -46,6 +46,10 @@ pub struct CheckpointInfo {
     pub state_hash: String,
     /// When it was taken, in seconds since the Unix epoch.
     pub created_unix: u64,
+    /// Size of the projection it holds (LMDB bytes when it was taken); 0
+    /// for checkpoints written before the size was recorded.
+    #[serde(default)]
+    pub bytes: u64,
 }
 
 /// The name of the checkpoint at `block`.

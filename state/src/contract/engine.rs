@@ -13,7 +13,7 @@
 use crate::block::BlockNum;
 use crate::contract::context::Ctx;
 use crate::contract::rules::apply_op;
-use crate::contract::{Books, Ledger, OpPosition, Outcome};
+use crate::contract::{Books, Ledger, OpPosition, Outcome, Reject};
 use crate::error::StateError;
 use crate::log::LogRecord;
 use crate::projection::{AccountState, ApplySummary};
@@ -78,7 +78,12 @@ pub fn apply_records<L: Ledger + ?Sized>(
                 cx.ledger.set_block(op.block);
                 match apply_op(&mut cx, op)? {
                     Outcome::Applied => summary.applied += 1,
-                    Outcome::Rejected(_) => summary.rejected += 1,
+                    Outcome::Rejected(reason) => {
+                        summary.rejected += 1;
+                        if let Some(i) = Reject::ALL.iter().position(|r| *r == reason) {
+                            summary.rejected_by_reason[i] += 1;
+                        }
+                    }
                     Outcome::Unsupported => summary.unsupported += 1,
                 }
                 cx.books.last_op = Some(OpPosition::of(op));

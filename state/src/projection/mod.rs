@@ -32,7 +32,7 @@ use heed::{CompactionOption, Env, WithoutTls};
 use serde::{Deserialize, Serialize};
 
 use crate::block::{BlockNum, BlockRef};
-use crate::contract::{apply_records, genesis_books, Outcome, PowerDown, CONTRACT_VERSION};
+use crate::contract::{apply_records, genesis_books, Outcome, PowerDown, Reject, CONTRACT_VERSION};
 use crate::error::StateError;
 use crate::log::LogRecord;
 use crate::token::TokenConfig;
@@ -183,6 +183,8 @@ pub struct ApplySummary {
     pub applied: u64,
     /// Operations rejected.
     pub rejected: u64,
+    /// Operations rejected, by reason: index `i` counts `Reject::ALL[i]`.
+    pub rejected_by_reason: [u64; Reject::ALL.len()],
     /// Operations unsupported.
     pub unsupported: u64,
     /// Blocks completed (BlockEnd records).
