@@ -113,6 +113,19 @@ impl Server {
         (status, response.json().unwrap_or(Value::Null))
     }
 
+    /// Any method with the admin token and an optional JSON body.
+    pub fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let mut request = reqwest::blocking::Client::new()
+            .request(method, self.url(path))
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().unwrap_or(Value::Null))
+    }
+
     pub fn graphql(&self, token: &str, query: &str) -> Value {
         let response = reqwest::blocking::Client::new()
             .post(self.url(&format!("/{token}/graphql")))
