@@ -120,6 +120,21 @@ pub(crate) enum Command {
     /// The configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Measure the performance figures (decode, catch-up, replay,
+    /// rollback, queries, memory) against their baselines; build with
+    /// `--release`.
+    Bench {
+        /// Small sizes, a few seconds (the smoke version CI runs).
+        #[arg(long)]
+        quick: bool,
+        /// Directory for the bench's throwaway data (default: the system's
+        /// temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Only these figures (1 to 6), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<u8>,
+    },
     /// Dump a token's projection.
     Export {
         /// Token symbol.

@@ -62,6 +62,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 to_block,
             },
         ),
+        Command::Bench { quick, dir, only } => {
+            bench::run(&bench::BenchOptions { quick, dir, only })?;
+            Ok(())
+        }
         Command::Rollback { symbol, to_block } => {
             admin_cmd::run(&settings, &symbol, AdminAction::Rollback { to_block })
         }

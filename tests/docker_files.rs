@@ -241,6 +241,8 @@ fn every_metric_the_dashboard_plots_is_exported_by_the_server() {
         &json!({"toBlock": sim.head() - 3}),
     );
     assert_eq!(status, 200, "{report}");
+    let (status, report) = server.post("/admin/tokens/DASH/replay", &json!({}));
+    assert_eq!(status, 200, "{report}");
     // A request of every kind the HTTP panels break down.
     let _ = server.get("/DASH/balance/nobody-here");
 

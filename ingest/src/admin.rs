@@ -60,6 +60,7 @@ impl Ingest {
         let _guard = slot
             .lock_apply()
             .ok_or_else(|| IngestError::UnknownToken(symbol.to_string()))?;
+        let started = std::time::Instant::now();
         let report = slot
             .runtime
             .replay(from_checkpoint, to_block, progress)
@@ -68,6 +69,8 @@ impl Ingest {
                 action: "replay",
                 source,
             })?;
+        metrics::histogram!("honeygraph_replay_duration_seconds", "token" => slot.symbol.clone())
+            .record(started.elapsed().as_secs_f64());
         info!(token = %slot.symbol, checkpoint = from_checkpoint.unwrap_or("genesis"), block = report.block.as_ref().map(|b| b.num), "operator replay");
         Ok(report)
     }

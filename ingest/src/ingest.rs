@@ -14,6 +14,7 @@ use tracing::{error, info};
 use crate::client::HiveClient;
 use crate::pipeline::heads::{self, Heads};
 use crate::pipeline::routes::Routes;
+use crate::pipeline::shared::SharedRanges;
 use crate::pipeline::slot::TokenSlot;
 use crate::pipeline::stream;
 use crate::pipeline::workers::DecodePool;
@@ -30,6 +31,8 @@ pub struct Ingest {
     last_irreversible: AtomicU64,
     /// The chain heads the streams follow; zero until a node answered.
     pub(crate) heads: watch::Sender<Heads>,
+    /// Irreversible ranges fetched once for every stream.
+    pub(crate) shared: SharedRanges,
 }
 
 #[derive(Default)]
@@ -61,6 +64,7 @@ impl Ingest {
             routes: RwLock::new(Arc::new(Routes::default())),
             last_irreversible: AtomicU64::new(0),
             heads: watch::channel(Heads::default()).0,
+            shared: SharedRanges::default(),
         }))
     }
 
@@ -210,6 +214,7 @@ impl Ingest {
                 error!("an ingest task ended abnormally: {e}");
             }
         }
+        self.shared.stop().await;
         info!("ingest stopped");
         Ok(())
     }

@@ -400,3 +400,48 @@ async fn faulty_and_foreign_nodes_never_get_a_block_applied() {
     good.stop();
     foreign.stop();
 }
+
+/// A token's first batch has no cursor to link to. When the first node
+/// serves another chain (consistent within itself), its blocks must not be
+/// applied: the other nodes refuse to confirm them, the node is blamed, and
+/// the token starts on the chain the majority serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_first_node_cannot_start_a_token_on_its_chain() {
+    let foreign = SimNode::start(sim_config(300)).await.unwrap();
+    let good = SimNode::start(sim_config(300)).await.unwrap();
+    let also_good = SimNode::start(sim_config(300)).await.unwrap();
+    foreign.set_faults(hivesim::Faults {
+        foreign_chain: true,
+        ..hivesim::Faults::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let abc = open_token(data, "ABC", "abc_", FIRST);
+    let catalog = Arc::new(Catalog::new());
+    let mut config = ingest_config(foreign.url());
+    config.nodes.push(good.url());
+    config.nodes.push(also_good.url());
+    let running = start(config, catalog.clone(), std::slice::from_ref(&abc));
+    let target = good.irreversible();
+    wait_until("ABC to reach the head", Duration::from_secs(60), || {
+        cursor(&abc) == target
+    })
+    .await;
+    assert_eq!(
+        abc.cursor().unwrap().unwrap().id,
+        good.block_appbase(target).unwrap()["block_id"]
+    );
+    let blamed = running.ingest.client().last_error().unwrap_or_default();
+    assert!(blamed.contains(&foreign.url()), "{blamed}");
+    running.stop().await;
+    drop(abc);
+    drop(catalog);
+    let (ops, _) = read_log(data, "ABC");
+    assert_eq!(
+        ops,
+        expected_ops(&good, &[("abc_", FIRST)], "abc_", FIRST, target)
+    );
+    for node in [foreign, good, also_good] {
+        node.stop();
+    }
+}

@@ -225,6 +225,28 @@ impl HiveClient {
         })
     }
 
+    /// Asks node `node` alone (one attempt, no failover, nothing reported)
+    /// for the id of block `num`; `Ok(None)` when the node has no such block.
+    pub(crate) async fn block_id_from(
+        &self,
+        node: usize,
+        num: u64,
+    ) -> Result<Option<String>, Failure> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let payload = json!({"jsonrpc": "2.0", "method": "block_api.get_block",
+                             "params": {"block_num": num}, "id": id});
+        let body = self
+            .attempt(
+                node,
+                "block_api.get_block",
+                Bytes::from(payload.to_string()),
+            )
+            .await?;
+        let result = decode::envelope(&body)?;
+        let block = decode::get_block_result(result.get().as_bytes(), &OpFilter::any())?;
+        Ok(block.map(|b| b.block.id))
+    }
+
     /// Records a node's failure (metrics, log, last error) and fails over.
     pub(crate) fn report(&self, node: usize, failure: Failure) {
         let url = self.nodes.url(node).to_string();

@@ -299,6 +299,40 @@ pub fn block_range_result(
         .collect()
 }
 
+/// A whole `get_block_range` response decoded in one pass over the body
+/// (envelope, result and blocks together), `None` when it is anything but
+/// a well-formed answer with blocks: the caller then decodes it step by
+/// step, which says what is wrong. Decoding envelope, result and blocks
+/// apart would scan every byte three times.
+pub(crate) fn block_range_one_pass(
+    body: &[u8],
+    filter: &OpFilter,
+) -> Option<Result<Vec<DecodedBlock>, DecodeError>> {
+    #[derive(Deserialize)]
+    struct Range<'a> {
+        #[serde(borrow)]
+        blocks: Vec<RawBlock<'a>>,
+    }
+    #[derive(Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow, default)]
+        result: Option<Range<'a>>,
+        #[serde(default)]
+        error: Option<&'a RawValue>,
+    }
+    let envelope: Envelope<'_> = serde_json::from_slice(body).ok()?;
+    if envelope.error.is_some() {
+        return None;
+    }
+    let blocks = envelope.result?.blocks;
+    Some(
+        blocks
+            .into_iter()
+            .map(|block| decode_raw_block(block, filter))
+            .collect(),
+    )
+}
+
 /// Checks that `blocks` are exactly `start..start + count`, each linked to
 /// the one before it by `previous`.
 pub fn check_range(blocks: &[DecodedBlock], start: u64, count: u32) -> Result<(), DecodeError> {

@@ -31,6 +31,11 @@ pub fn block_range_response(
     count: u32,
     filter: &OpFilter,
 ) -> Result<Vec<DecodedBlock>, DecodeError> {
+    if let Some(blocks) = block::block_range_one_pass(body, filter) {
+        let blocks = blocks?;
+        check_range(&blocks, start, count)?;
+        return Ok(blocks);
+    }
     let result = envelope(body)?;
     let blocks = block_range_result(result.get().as_bytes(), filter)?;
     check_range(&blocks, start, count)?;

@@ -41,10 +41,11 @@ pub(crate) fn apply(slot: &Arc<TokenSlot>, generation: u64, batches: &[Vec<LogRe
         match slot.runtime.apply_batch(records) {
             Ok(summary) => done.push(summary),
             Err(e) => {
+                let error = format!("cannot apply the batch: {e}");
                 return Applied::Failed {
                     done,
-                    error: format!("cannot apply the batch: {e}"),
-                }
+                    error: super::disk::explain(error, &slot.runtime.layout().root),
+                };
             }
         }
         maybe_checkpoint(slot);
@@ -54,9 +55,11 @@ pub(crate) fn apply(slot: &Arc<TokenSlot>, generation: u64, batches: &[Vec<LogRe
 
 fn maybe_checkpoint(slot: &TokenSlot) {
     match slot.runtime.maybe_checkpoint() {
-        Ok(Some(_)) => {
+        Ok(Some(info)) => {
             metrics::counter!("honeygraph_checkpoints_total", "token" => slot.symbol.clone())
                 .increment(1);
+            metrics::gauge!("honeygraph_checkpoint_bytes", "token" => slot.symbol.clone())
+                .set(info.bytes as f64);
         }
         Ok(None) => {}
         Err(e) => {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde_json::json;
 
+use super::shared::Sharing;
 use super::workers::DecodePool;
 use crate::client::{Failure, HiveClient};
 use crate::decode::{DecodedBlock, OpFilter};
@@ -24,6 +25,8 @@ pub(crate) struct FetchPlan<'a> {
     pub(crate) filter: &'a Arc<OpFilter>,
     pub(crate) range_size: u32,
     pub(crate) in_flight: usize,
+    /// Irreversible ranges shared with the other token streams.
+    pub(crate) sharing: Option<Sharing<'a>>,
 }
 
 impl FetchPlan<'_> {
@@ -42,9 +45,23 @@ impl FetchPlan<'_> {
         .await
     }
 
-    /// One range; an answer that does not decode or is not exactly the blocks
-    /// asked for, linked, is blamed on its node and asked of the next one.
+    /// One range, shared with the other streams when it can be.
     async fn fetch_chunk(&self, start: u64, count: u32) -> Result<Chunk, IngestError> {
+        match &self.sharing {
+            Some(sharing) => sharing.fetch(self, start, count).await,
+            None => self.fetch_fresh(start, count, self.filter).await,
+        }
+    }
+
+    /// One range from a node, decoded with `filter`; an answer that does
+    /// not decode or is not exactly the blocks asked for, linked, is blamed
+    /// on its node and asked of the next one.
+    pub(crate) async fn fetch_fresh(
+        &self,
+        start: u64,
+        count: u32,
+        filter: &Arc<OpFilter>,
+    ) -> Result<Chunk, IngestError> {
         let params = json!({"starting_block_num": start, "count": count});
         let attempts = self.client.max_attempts();
         let mut avoid = None;
@@ -59,11 +76,7 @@ impl FetchPlan<'_> {
                 .client
                 .request("block_api.get_block_range", params.clone(), avoid, Ok)
                 .await?;
-            match self
-                .pool
-                .decode(body, start, count, self.filter.clone())
-                .await?
-            {
+            match self.pool.decode(body, start, count, filter.clone()).await? {
                 Ok(blocks) => return Ok(Chunk { node, blocks }),
                 Err(error) => {
                     last_error = format!(

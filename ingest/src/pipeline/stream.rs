@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use state::contract::Reject;
 use state::{BlockRef, LogRecord, TokenEntry, TokenStatus};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
@@ -20,6 +21,7 @@ use super::heads::Heads;
 use super::recent::RecentBlocks;
 use super::records;
 use super::reorg::{self, Flow};
+use super::shared::Sharing;
 use super::slot::TokenSlot;
 use super::workers::DecodePool;
 use crate::client::{Failure, BAD_DATA_PAUSE};
@@ -88,12 +90,19 @@ impl Stream {
         let filter = Arc::new(OpFilter::new([self.slot.prefix.clone()]));
         let ingest = self.ingest.clone();
         let config = &ingest.config;
+        let symbol = self.symbol.clone();
         let plan = FetchPlan {
             client: &ingest.client,
             pool,
             filter: &filter,
             range_size: config.range_size,
             in_flight: config.ranges_in_flight,
+            sharing: Some(Sharing {
+                ingest: &ingest,
+                pool,
+                taker: &symbol,
+                read_ahead: read_ahead(config),
+            }),
         };
         loop {
             if *self.cancel.borrow_and_update() {
@@ -133,6 +142,7 @@ impl Stream {
                     continue;
                 }
             };
+            let spans = super::confirm::spans(&chunks);
             let (blocks, unlinked) =
                 linked_prefix(self.recent.head().map(|b| b.id.as_str()), chunks);
             if let Some(unlinked) = unlinked {
@@ -159,6 +169,10 @@ impl Stream {
                     self.fail_pause().await;
                     continue;
                 }
+            }
+            if self.recent.head().is_none() && !self.confirmed(&spans, &blocks).await {
+                self.fail_pause().await;
+                continue;
             }
             let reversible_from = match self.mode() {
                 FollowMode::Irreversible => u64::MAX,
@@ -189,8 +203,22 @@ impl Stream {
         }
         let slot = self.slot.clone();
         let generation = self.generation;
-        let applied =
-            tokio::task::spawn_blocking(move || apply::apply(&slot, generation, &records)).await;
+        // Everything logged while the range is applied (checkpoints, errors)
+        // carries the token and the block range.
+        let first = block_refs
+            .first()
+            .and_then(|b| b.first())
+            .map_or(0, |b| b.num);
+        let last = block_refs
+            .last()
+            .and_then(|b| b.last())
+            .map_or(0, |b| b.num);
+        let span = tracing::info_span!("range", token = %self.symbol, from = first, to = last);
+        let applied = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            apply::apply(&slot, generation, &records)
+        })
+        .await;
         let (done, failure) = match applied {
             Ok(Applied::Done(done)) => (done, None),
             Ok(Applied::Stale) => return true,
@@ -199,11 +227,14 @@ impl Stream {
             Err(e) => (Vec::new(), Some(format!("the apply task failed: {e}"))),
         };
         let mut applied_blocks = 0;
-        let (mut applied_ops, mut rejected) = (0, 0);
+        let mut applied_ops = 0;
+        let mut rejected = [0u64; Reject::ALL.len()];
         for (summary, blocks) in done.iter().zip(block_refs) {
             applied_blocks += blocks.len() as u64;
             applied_ops += summary.applied;
-            rejected += summary.rejected;
+            for (total, n) in rejected.iter_mut().zip(summary.rejected_by_reason) {
+                *total += n;
+            }
             for block in blocks {
                 self.recent.push(block);
             }
@@ -214,8 +245,16 @@ impl Stream {
             .increment(applied_blocks);
         metrics::counter!("honeygraph_ops_applied_total", "token" => symbol.clone())
             .increment(applied_ops);
-        metrics::counter!("honeygraph_ops_rejected_total", "token" => symbol.clone())
-            .increment(rejected);
+        for (reason, n) in Reject::ALL.iter().zip(rejected) {
+            if n > 0 {
+                metrics::counter!(
+                    "honeygraph_ops_rejected_total",
+                    "token" => symbol.clone(),
+                    "reason" => reason.as_str()
+                )
+                .increment(n);
+            }
+        }
         metrics::gauge!("honeygraph_token_head_block", "token" => symbol).set(head as f64);
         if let Some(error) = failure {
             fail(&self.entry, &self.symbol, error);
@@ -319,6 +358,16 @@ impl Stream {
             _ = self.cancel.changed() => {}
         }
     }
+}
+
+/// Ranges a stream has fetched ahead of the one it asks for: the rest of
+/// a batch beyond the ranges in flight, so the next batch is on its way
+/// while this one is applied.
+fn read_ahead(config: &crate::IngestConfig) -> u32 {
+    let per_batch = config
+        .max_batch_blocks
+        .div_ceil(u64::from(config.range_size.max(1)));
+    u32::try_from(per_batch.min(32)).unwrap_or(32).max(1)
 }
 
 /// Blocks below `reversible_from` in one group, each block from it on alone.

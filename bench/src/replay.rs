@@ -1,0 +1,80 @@
+//! Figure 3: log replay into LMDB ([`TokenRuntime::replay`] from genesis),
+//! against a plain heed put loop writing the same rows.
+
+use std::path::Path;
+use std::time::Instant;
+
+use crate::error::BenchError;
+use crate::history::{self, OPS_PER_BLOCK};
+use crate::lmdb::{self, Rows};
+use crate::report::{num, Figure};
+use crate::Sizes;
+
+/// Log records one replay transaction holds (replay's own chunk size).
+const REPLAY_CHUNK_RECORDS: u64 = 50_000;
+
+pub(crate) fn figure(dir: &Path, sizes: &Sizes) -> Result<Figure, BenchError> {
+    let work = tempdir(dir)?;
+    let blocks = sizes.replay_ops / OPS_PER_BLOCK;
+    let runtime = history::open(work.path(), "HISTR")?;
+    let ops = history::extend(&runtime, blocks)?;
+    let before = runtime
+        .entry()
+        .projection()
+        .and_then(|p| p.meta().ok())
+        .map(|m| m.state_hash);
+    let started = Instant::now();
+    let report = runtime
+        .replay(None, None, &|_, _| {})
+        .map_err(|e| BenchError::failed("replaying the log", e))?;
+    let seconds = started.elapsed().as_secs_f64();
+    if before.as_deref() != Some(report.state_hash.as_str()) {
+        return Err(BenchError::Check(
+            "the replayed projection's state hash differs from the one built by ingest".into(),
+        ));
+    }
+    let state_dir = runtime.layout().state_dir.clone();
+    drop(runtime);
+    let rows = lmdb::read_all(&state_dir)?;
+    let commits = report.records.div_ceil(REPLAY_CHUNK_RECORDS).max(1);
+    let baseline_seconds = lmdb::put_loop(&work.path().join("baseline"), &rows, commits)?;
+    Ok(figure_from(ops, seconds, baseline_seconds, &rows, commits))
+}
+
+fn figure_from(ops: u64, seconds: f64, baseline: f64, rows: &Rows, commits: u64) -> Figure {
+    Figure {
+        id: 3,
+        name: "log replay into LMDB (TokenRuntime::replay from genesis)".into(),
+        value: ops as f64 / seconds,
+        unit: "ops/s".into(),
+        baseline: Some((
+            "plain heed put loop writing the same rows".into(),
+            ops as f64 / baseline,
+        )),
+        target: "at least 1,000,000 ops/s and at least 50% of the baseline".into(),
+        details: vec![
+            format!(
+                "{} send ops in {} blocks ({OPS_PER_BLOCK} a block, 1000 accounts): replay {:.2} s, put loop {:.2} s",
+                num(ops as f64),
+                num((ops / OPS_PER_BLOCK) as f64),
+                seconds,
+                baseline
+            ),
+            format!(
+                "the put loop writes the {} rows ({:.1} MB) the replay left in {} databases, in key order, in {commits} transactions",
+                num(rows.len() as f64),
+                rows.bytes() as f64 / 1e6,
+                rows.databases()
+            ),
+        ],
+    }
+}
+
+pub(crate) fn tempdir(dir: &Path) -> Result<tempfile::TempDir, BenchError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| BenchError::io(format!("creating {}", dir.display()), e))?;
+    tempfile::Builder::new()
+        .prefix("honeygraph-bench-")
+        .tempdir_in(dir)
+        .map_err(|e| BenchError::io(format!("creating a directory in {}", dir.display()), e))
+}
