@@ -11,7 +11,7 @@ use heed::RoTxn;
 use crate::account::is_valid_account;
 use crate::error::StateError;
 use crate::projection::codec::{self, DecodeError, TRANSFER_KEY_LEN};
-use crate::projection::env::Dbs;
+use crate::projection::env::{Dbs, Raw};
 use crate::projection::{OpOutcome, RichEntry, RichPage, Transfer, TransferPage, TransferQuery};
 
 /// The longest page we ever build in memory before trimming; callers cap
@@ -191,40 +191,10 @@ impl Reader<'_> {
                 Some(key)
             }
         };
-        let range: (Bound<&[u8]>, Bound<&[u8]>) = match &after {
-            Some(key) => (Bound::Excluded(key.as_slice()), Bound::Unbounded),
-            None => (Bound::Unbounded, Bound::Unbounded),
-        };
-        let mut entries = Vec::with_capacity(limit.min(MAX_PREALLOC));
-        let mut last_key = Vec::new();
-        let mut more = false;
-        if limit > 0 {
-            for entry in self
-                .dbs
-                .rich
-                .range(self.txn, &range)
-                .map_err(|e| self.lmdb(e))?
-            {
-                let (key, value) = entry.map_err(|e| self.lmdb(e))?;
-                if entries.len() == limit {
-                    more = true;
-                    break;
-                }
-                let account =
-                    codec::decode_rich_key(key).map_err(|e| self.corrupt("rich-list key", e))?;
-                let state = codec::decode_account(value)
-                    .map_err(|e| self.corrupt("rich-list record", e))?;
-                entries.push(RichEntry {
-                    account: account.to_string(),
-                    state,
-                });
-                last_key.clear();
-                last_key.extend_from_slice(key);
-            }
-        }
-        Ok(RichPage {
-            entries,
-            next: more.then(|| hex::encode(&last_key)),
+        self.account_page(self.dbs.rich, limit, after.as_deref(), "rich-list", |key| {
+            codec::decode_rich_key(key)
+                .map(str::to_string)
+                .map_err(|e| self.corrupt("rich-list key", e))
         })
     }
 
@@ -237,39 +207,55 @@ impl Reader<'_> {
             None => None,
             Some(text) => Some(hex::decode(text).map_err(|_| bad_cursor(text))?),
         };
-        let range: (Bound<&[u8]>, Bound<&[u8]>) = match &after {
-            Some(key) => (Bound::Excluded(key.as_slice()), Bound::Unbounded),
+        self.account_page(
+            self.dbs.accounts,
+            limit,
+            after.as_deref(),
+            "account",
+            |key| {
+                std::str::from_utf8(key)
+                    .map(str::to_string)
+                    .map_err(|_| self.corrupt("account key", DecodeError("not UTF-8")))
+            },
+        )
+    }
+
+    /// One page of account records of `db` after the key `after`; `next`
+    /// is the hex of the page's last key when more follow.
+    fn account_page(
+        &self,
+        db: Raw,
+        limit: usize,
+        after: Option<&[u8]>,
+        what: &str,
+        account_of: impl Fn(&[u8]) -> Result<String, StateError>,
+    ) -> Result<RichPage, StateError> {
+        let range: (Bound<&[u8]>, Bound<&[u8]>) = match after {
+            Some(key) => (Bound::Excluded(key), Bound::Unbounded),
             None => (Bound::Unbounded, Bound::Unbounded),
         };
         let mut entries = Vec::with_capacity(limit.min(MAX_PREALLOC));
+        let mut last_key = Vec::new();
         let mut more = false;
         if limit > 0 {
-            for entry in self
-                .dbs
-                .accounts
-                .range(self.txn, &range)
-                .map_err(|e| self.lmdb(e))?
-            {
+            for entry in db.range(self.txn, &range).map_err(|e| self.lmdb(e))? {
                 let (key, value) = entry.map_err(|e| self.lmdb(e))?;
                 if entries.len() == limit {
                     more = true;
                     break;
                 }
-                let account = std::str::from_utf8(key)
-                    .map_err(|_| self.corrupt("account key", DecodeError("not UTF-8")))?;
-                let state =
-                    codec::decode_account(value).map_err(|e| self.corrupt("account record", e))?;
-                entries.push(RichEntry {
-                    account: account.to_string(),
-                    state,
-                });
+                let account = account_of(key)?;
+                let state = codec::decode_account(value)
+                    .map_err(|e| self.corrupt(&format!("{what} record"), e))?;
+                entries.push(RichEntry { account, state });
+                last_key.clear();
+                last_key.extend_from_slice(key);
             }
         }
-        let next = match entries.last() {
-            Some(last) if more => Some(hex::encode(&last.account)),
-            _ => None,
-        };
-        Ok(RichPage { entries, next })
+        Ok(RichPage {
+            entries,
+            next: more.then(|| hex::encode(&last_key)),
+        })
     }
 
     pub(crate) fn ops(&self, trx_id: &str) -> Result<Vec<OpOutcome>, StateError> {
