@@ -73,6 +73,21 @@ if ! zpool list -H -o name "$pool" >/dev/null 2>&1; then
   wait_for zfs list "$pool" || die "pool $pool did not come up within ${wait_seconds}s"
 fi
 
+# A daemon that died and was started again leaves the old FUSE mounts
+# behind, answering "Transport endpoint is not connected": unmount them and
+# make the pool again (its contents are test scratch).
+if ! ls "$mountpoint" >/dev/null 2>&1; then
+  say "the mount at $mountpoint is stale: recreating pool $pool"
+  awk -v m="$mountpoint" '$2 == m || index($2, m "/") == 1 { print $2 }' /proc/mounts \
+    | sort -r | while read -r stale; do umount -l "$stale" >&2 || true; done
+  zpool destroy -f "$pool" >&2 || die "cannot remove pool $pool"
+  rm -f "$vdev"
+  mkdir -p "$vdev_dir"
+  truncate -s "$size" "$vdev"
+  zpool create -f -m "$mountpoint" "$pool" "$vdev" >&2
+  wait_for ls "$mountpoint" || die "pool $pool is not mounted at $mountpoint within ${wait_seconds}s"
+fi
+
 health=$(zpool list -H -o health "$pool")
 [[ $health == ONLINE ]] || die "pool $pool is $health"
 echo "$pool"
