@@ -23,6 +23,7 @@ fn open(dir: &std::path::Path, history_blocks: Option<u64>) -> Projection {
     let options = ProjectionOptions {
         map_size: 1 << 28,
         history_blocks,
+        ..ProjectionOptions::default()
     };
     Projection::open_with(dir, &cfg(), &options).expect("opens")
 }

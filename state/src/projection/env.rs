@@ -25,13 +25,21 @@ pub struct ProjectionOptions {
     /// `None` are never pruned later, though queries below the horizon are
     /// refused all the same.
     pub history_blocks: Option<u64>,
+    /// Blocks below the cursor the undo journal reaches: a rollback to any
+    /// of them undoes what the blocks above changed, at a cost proportional
+    /// to those changes (further back, a rollback restores a checkpoint).
+    pub undo_blocks: u64,
 }
+
+/// Default of [`ProjectionOptions::undo_blocks`]: an hour of Hive blocks.
+pub const DEFAULT_UNDO_BLOCKS: u64 = 1_200;
 
 impl Default for ProjectionOptions {
     fn default() -> Self {
         ProjectionOptions {
             map_size: DEFAULT_MAP_SIZE,
             history_blocks: None,
+            undo_blocks: DEFAULT_UNDO_BLOCKS,
         }
     }
 }
@@ -65,6 +73,8 @@ pub(crate) struct Dbs {
     pub(crate) history_totals: Raw,
     /// superseded-at block BE, account \0 row block BE -> ().
     pub(crate) history_expiry: Raw,
+    /// frame BE, seq BE -> undo journal entry (see `journal`).
+    pub(crate) journal: Raw,
 }
 
 /// Opens the environment in `dir`, which must exist.
@@ -122,6 +132,7 @@ pub(crate) fn create_dbs(env: &Env<WithoutTls>) -> heed::Result<Dbs> {
             create("history")?,
             create("history_totals")?,
             create("history_expiry")?,
+            create("journal")?,
         );
         let dbs = (dbs, history);
         Ok(CommitOrAbort::<_, ()>::Commit(dbs))
@@ -139,7 +150,7 @@ pub(crate) fn create_dbs(env: &Env<WithoutTls>) -> heed::Result<Dbs> {
             trxs,
             rich,
         ),
-        (history, history_totals, history_expiry),
+        (history, history_totals, history_expiry, journal),
     ) = created.commit().expect("the closure above never aborts");
     Ok(Dbs {
         meta,
@@ -155,5 +166,6 @@ pub(crate) fn create_dbs(env: &Env<WithoutTls>) -> heed::Result<Dbs> {
         history,
         history_totals,
         history_expiry,
+        journal,
     })
 }

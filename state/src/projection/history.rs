@@ -25,6 +25,7 @@ use crate::contract::books::holding;
 use crate::error::StateError;
 use crate::projection::codec::{self, DecodeError};
 use crate::projection::env::{Dbs, Raw};
+use crate::projection::journal::{FrameBuilder, Table};
 use crate::projection::read::Reader;
 use crate::projection::{AccountState, RichEntry, RichPage};
 
@@ -136,13 +137,15 @@ impl HistoryBuffer {
     }
 
     /// Writes the rows in key order; with `expiry`, also notes which older
-    /// row each new one supersedes.
+    /// row each new one supersedes. With a `journal`, rows the frame may
+    /// overwrite (blocks it did not start) are noted first.
     pub(crate) fn flush(
         &mut self,
         txn: &mut RwTxn<'_>,
         dbs: &Dbs,
         path: &std::path::Path,
         expiry: bool,
+        mut journal: Option<&mut FrameBuilder>,
     ) -> Result<(), StateError> {
         let lmdb = |e| StateError::lmdb(path, e);
         let mut key = Vec::with_capacity(64);
@@ -158,7 +161,17 @@ impl HistoryBuffer {
                 };
                 if let Some(row) = superseded {
                     expiry_key(&mut other, *block, name, row);
+                    if let Some(journal) = journal.as_deref_mut() {
+                        if *block <= journal.touched_through {
+                            journal.record_current(txn, dbs, Table::HistoryExpiry, &other, path)?;
+                        }
+                    }
                     dbs.history_expiry.put(txn, &other, &[]).map_err(lmdb)?;
+                }
+            }
+            if let Some(journal) = journal.as_deref_mut() {
+                if *block <= journal.touched_through {
+                    journal.record_current(txn, dbs, Table::History, &key, path)?;
                 }
             }
             dbs.history
@@ -167,6 +180,12 @@ impl HistoryBuffer {
             previous = Some((name, *block));
         }
         for (block, totals) in std::mem::take(&mut self.totals) {
+            if let Some(journal) = journal.as_deref_mut() {
+                if block <= journal.touched_through {
+                    let key = block.to_be_bytes();
+                    journal.record_current(txn, dbs, Table::HistoryTotals, &key, path)?;
+                }
+            }
             dbs.history_totals
                 .put(txn, &block.to_be_bytes(), &encode_totals(&totals))
                 .map_err(lmdb)?;

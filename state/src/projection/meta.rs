@@ -26,6 +26,9 @@ pub(crate) struct StoredMeta {
     /// Highest retention horizon reached: history below it may be gone.
     #[serde(default)]
     pub(crate) history_from: BlockNum,
+    /// Number of the next undo journal frame.
+    #[serde(default)]
+    pub(crate) journal_next: u64,
 }
 
 fn lmdb(path: &Path) -> impl Fn(heed::Error) -> StateError + '_ {

@@ -40,15 +40,17 @@ use crate::token::TokenConfig;
 mod codec;
 mod env;
 mod history;
+mod journal;
 mod meta;
 mod read;
 mod store;
 
-pub use env::{ProjectionOptions, DEFAULT_MAP_SIZE};
+pub use env::{ProjectionOptions, DEFAULT_MAP_SIZE, DEFAULT_UNDO_BLOCKS};
 pub use history::MAX_HISTORICAL_RICHLIST_ACCOUNTS;
 
 use env::Dbs;
 use history::HISTORY_LAYOUT;
+use journal::FrameBuilder;
 use meta::StoredMeta;
 use read::Reader;
 use store::LmdbLedger;
@@ -176,6 +178,10 @@ pub struct OpOutcome {
     pub outcome: Outcome,
 }
 
+/// Raw rows by database name (see [`Projection::raw_tables`]).
+#[doc(hidden)]
+pub type RawTables = std::collections::BTreeMap<&'static str, Vec<(Vec<u8>, Vec<u8>)>>;
+
 /// What one `apply` call did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ApplySummary {
@@ -206,6 +212,7 @@ struct Inner {
     config: TokenConfig,
     path: PathBuf,
     history_blocks: Option<u64>,
+    undo_blocks: u64,
 }
 
 impl fmt::Debug for Projection {
@@ -246,6 +253,7 @@ impl Projection {
                 config: config.clone(),
                 path: dir.to_path_buf(),
                 history_blocks: options.history_blocks,
+                undo_blocks: options.undo_blocks,
             }),
         };
         projection.init()?;
@@ -293,6 +301,7 @@ impl Projection {
                 &inner.dbs,
                 &inner.path,
                 inner.history_blocks.is_some(),
+                None,
             );
             let books = genesis_books(&mut ledger, &inner.config)?;
             ledger.flush()?;
@@ -304,6 +313,7 @@ impl Projection {
             contract_version: CONTRACT_VERSION,
             history_layout: HISTORY_LAYOUT,
             history_from: 0,
+            journal_next: 0,
         };
         meta::store(&mut wtxn, &inner.dbs, &inner.path, &stored)?;
         wtxn.commit().map_err(|e| self.lmdb(e))
@@ -353,17 +363,27 @@ impl Projection {
                 path: inner.path.clone(),
                 detail: "the projection has no meta record".into(),
             })?;
-        let summary = {
+        let before = stored.clone();
+        let (summary, frame) = {
             let mut ledger = LmdbLedger::new(
                 &mut wtxn,
                 &inner.dbs,
                 &inner.path,
                 inner.history_blocks.is_some(),
+                Some(FrameBuilder::new(&before)),
             );
             let summary = apply_records(&mut ledger, &mut stored.books, &inner.config, records)?;
             ledger.flush()?;
-            summary
+            (summary, ledger.into_journal())
         };
+        if let Some(frame) = frame {
+            frame.write(&mut wtxn, &inner.dbs, &inner.path, &before)?;
+            stored.journal_next = before.journal_next.saturating_add(1);
+        }
+        if let Some(cursor) = &stored.books.cursor {
+            let limit = cursor.num.saturating_sub(inner.undo_blocks);
+            journal::prune(&mut wtxn, &inner.dbs, &inner.path, limit)?;
+        }
         if let (Some(keep), Some(cursor)) = (inner.history_blocks, &stored.books.cursor) {
             let horizon = cursor.num.saturating_sub(keep);
             if horizon > stored.history_from {
@@ -375,6 +395,81 @@ impl Projection {
         meta::store(&mut wtxn, &inner.dbs, &inner.path, &stored)?;
         wtxn.commit().map_err(|e| self.lmdb(e))?;
         Ok(summary)
+    }
+
+    /// Where an unwind to `block` would start reading the log: a log
+    /// position at a block boundary at or below `block` that the undo
+    /// journal reaches back to. `None` when it does not reach that far (see
+    /// [`ProjectionOptions::undo_blocks`]), or when history retention has
+    /// already pruned below it; a rollback must then restore a checkpoint.
+    pub fn unwind_base(&self, block: BlockNum) -> Result<Option<u64>, StateError> {
+        self.read(|r| {
+            let stored = self.stored_meta(r)?;
+            journal::plan(r.txn, r.dbs, r.path, &stored, block)
+        })
+    }
+
+    /// Undoes applied batches, newest first, in one write transaction,
+    /// until the projection stands at log position `log_records` or just
+    /// below it (where the batch containing that position began). Returns
+    /// the log position it now stands at, for the caller to re-apply the log
+    /// from there up to `log_records`. A projection already at or below
+    /// `log_records` is left alone. `None`, with nothing changed, when the
+    /// undo journal does not reach back far enough. The cost is proportional
+    /// to what the undone batches changed, not to the token's history.
+    pub fn unwind_to(&self, log_records: u64) -> Result<Option<u64>, StateError> {
+        let inner = &*self.inner;
+        let mut wtxn = inner.env.write_txn().map_err(|e| self.lmdb(e))?;
+        let stored =
+            meta::load(&wtxn, &inner.dbs, &inner.path)?.ok_or_else(|| StateError::Corrupt {
+                path: inner.path.clone(),
+                detail: "the projection has no meta record".into(),
+            })?;
+        if stored.log_records <= log_records {
+            return Ok(Some(stored.log_records));
+        }
+        let Some(unwound) =
+            journal::unwind(&mut wtxn, &inner.dbs, &inner.path, stored, log_records)?
+        else {
+            wtxn.abort();
+            return Ok(None);
+        };
+        meta::store(&mut wtxn, &inner.dbs, &inner.path, &unwound)?;
+        wtxn.commit().map_err(|e| self.lmdb(e))?;
+        Ok(Some(unwound.log_records))
+    }
+
+    /// Every key and value of every database but the bookkeeping and the
+    /// undo journal, by database name: for tests that compare two
+    /// projections byte for byte.
+    #[doc(hidden)]
+    pub fn raw_tables(&self) -> Result<RawTables, StateError> {
+        self.read(|r| {
+            let dbs = r.dbs;
+            let mut out = RawTables::new();
+            for (name, db) in [
+                ("accounts", dbs.accounts),
+                ("grants", dbs.grants),
+                ("power_downs", dbs.power_downs),
+                ("due", dbs.due),
+                ("transfers", dbs.transfers),
+                ("account_transfers", dbs.account_transfers),
+                ("outcomes", dbs.outcomes),
+                ("trxs", dbs.trxs),
+                ("rich", dbs.rich),
+                ("history", dbs.history),
+                ("history_totals", dbs.history_totals),
+                ("history_expiry", dbs.history_expiry),
+            ] {
+                let mut rows = Vec::new();
+                for item in db.iter(r.txn).map_err(|e| self.lmdb(e))? {
+                    let (key, value) = item.map_err(|e| self.lmdb(e))?;
+                    rows.push((key.to_vec(), value.to_vec()));
+                }
+                out.insert(name, rows);
+            }
+            Ok(out)
+        })
     }
 
     /// The bookkeeping.

@@ -24,12 +24,15 @@ use crate::op::TokenOp;
 use crate::projection::codec::{self, DecodeError};
 use crate::projection::env::Dbs;
 use crate::projection::history::HistoryBuffer;
+use crate::projection::journal::{FrameBuilder, Table};
 use crate::projection::AccountState;
 
 #[derive(Debug, Clone, Copy)]
 struct Cached {
     stored: AccountState,
     current: AccountState,
+    /// Written by the contract (and so in the history and the journal).
+    touched: bool,
 }
 
 pub(crate) struct LmdbLedger<'t, 'e> {
@@ -43,6 +46,8 @@ pub(crate) struct LmdbLedger<'t, 'e> {
     history: HistoryBuffer,
     /// Whether history rows note what they supersede (retention is on).
     history_expiry: bool,
+    /// The undo journal frame of this transaction (none for the genesis).
+    journal: Option<FrameBuilder>,
     key: Vec<u8>,
     value: Vec<u8>,
 }
@@ -79,12 +84,14 @@ impl Deferred {
 }
 
 impl<'t, 'e> LmdbLedger<'t, 'e> {
-    /// A ledger over `txn`; `history_expiry` when history retention is on.
+    /// A ledger over `txn`; `history_expiry` when history retention is on;
+    /// `journal` collects what the transaction overwrites.
     pub(crate) fn new(
         txn: &'t mut RwTxn<'e>,
         dbs: &'t Dbs,
         path: &'t Path,
         history_expiry: bool,
+        journal: Option<FrameBuilder>,
     ) -> Self {
         LmdbLedger {
             txn,
@@ -96,6 +103,7 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
             account_transfers: Deferred::default(),
             history: HistoryBuffer::default(),
             history_expiry,
+            journal,
             key: Vec::with_capacity(64),
             value: Vec::with_capacity(256),
         }
@@ -103,6 +111,21 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
 
     fn lmdb(&self, e: heed::Error) -> StateError {
         StateError::lmdb(self.path, e)
+    }
+
+    /// The journal frame, once [`LmdbLedger::flush`] has run.
+    pub(crate) fn into_journal(self) -> Option<FrameBuilder> {
+        self.journal
+    }
+
+    /// Notes `self.key`'s value in `table` before this transaction, if journaling.
+    fn journal_key(&mut self, table: Table) -> Result<(), StateError> {
+        match &mut self.journal {
+            Some(journal) => {
+                journal.record_current(self.txn, self.dbs, table, &self.key, self.path)
+            }
+            None => Ok(()),
+        }
     }
 
     fn corrupt(&self, what: &str, e: DecodeError) -> StateError {
@@ -116,14 +139,26 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
     /// buffered outcomes and transfer index entries, each in key order.
     pub(crate) fn flush(&mut self) -> Result<(), StateError> {
         let lmdb = |e| StateError::lmdb(self.path, e);
-        let mut changed: Vec<(String, Cached)> = std::mem::take(&mut self.cache)
+        let cache = std::mem::take(&mut self.cache);
+        if let Some(journal) = &mut self.journal {
+            for (name, cached) in cache.iter().filter(|(_, c)| c.touched) {
+                journal.record_account(name, &cached.stored);
+            }
+        }
+        let mut changed: Vec<(String, Cached)> = cache
             .into_iter()
             .filter(|(_, c)| c.stored != c.current)
             .collect();
         changed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut rich_deletes = Deferred::default();
         let mut rich_puts = Deferred::default();
-        for (name, Cached { stored, current }) in &changed {
+        for (
+            name,
+            Cached {
+                stored, current, ..
+            },
+        ) in &changed
+        {
             if is_empty(current) {
                 self.dbs
                     .accounts
@@ -152,6 +187,9 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
             self.dbs.rich.put(self.txn, key, value).map_err(lmdb)?;
         }
         for (key, value) in self.trxs.sorted() {
+            if let Some(journal) = &mut self.journal {
+                journal.record_current(self.txn, self.dbs, Table::Trxs, key, self.path)?;
+            }
             self.dbs.trxs.put(self.txn, key, value).map_err(lmdb)?;
         }
         for (key, value) in self.account_transfers.sorted() {
@@ -162,8 +200,13 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
         }
         self.trxs = Deferred::default();
         self.account_transfers = Deferred::default();
-        self.history
-            .flush(self.txn, self.dbs, self.path, self.history_expiry)
+        self.history.flush(
+            self.txn,
+            self.dbs,
+            self.path,
+            self.history_expiry,
+            self.journal.as_mut(),
+        )
     }
 }
 
@@ -192,6 +235,7 @@ impl Ledger for LmdbLedger<'_, '_> {
             Cached {
                 stored,
                 current: stored,
+                touched: false,
             },
         );
         Ok(stored)
@@ -208,6 +252,7 @@ impl Ledger for LmdbLedger<'_, '_> {
         }
         if let Some(cached) = self.cache.get_mut(name) {
             cached.current = *new;
+            cached.touched = true;
         }
         self.history.account(name, new);
         Ok(())
@@ -227,6 +272,7 @@ impl Ledger for LmdbLedger<'_, '_> {
 
     fn put_grant(&mut self, from: &str, to: &str, amount: u64) -> Result<(), StateError> {
         codec::grant_key(&mut self.key, from, to);
+        self.journal_key(Table::Grants)?;
         let result = if amount == 0 {
             self.dbs.grants.delete(self.txn, &self.key).map(drop)
         } else {
@@ -252,6 +298,9 @@ impl Ledger for LmdbLedger<'_, '_> {
         account: &str,
         schedule: Option<&PowerDown>,
     ) -> Result<(), StateError> {
+        self.key.clear();
+        self.key.extend_from_slice(account.as_bytes());
+        self.journal_key(Table::PowerDowns)?;
         let result = match schedule {
             Some(s) => {
                 self.dbs
@@ -269,6 +318,7 @@ impl Ledger for LmdbLedger<'_, '_> {
 
     fn add_due(&mut self, block: BlockNum, account: &str) -> Result<(), StateError> {
         codec::due_key(&mut self.key, block, account);
+        self.journal_key(Table::Due)?;
         self.dbs
             .due
             .put(self.txn, &self.key, &[])
@@ -277,6 +327,7 @@ impl Ledger for LmdbLedger<'_, '_> {
 
     fn remove_due(&mut self, block: BlockNum, account: &str) -> Result<(), StateError> {
         codec::due_key(&mut self.key, block, account);
+        self.journal_key(Table::Due)?;
         self.dbs
             .due
             .delete(self.txn, &self.key)

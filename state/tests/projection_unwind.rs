@@ -1,0 +1,242 @@
+//! Unwinding with the undo journal: after any batches (cut anywhere, in the
+//! middle of a block too), unwinding to an earlier batch boundary leaves a
+//! projection identical, byte for byte and in its books, to the one that
+//! stood there; applying the log again from there gives the same final
+//! projection; a journal that does not reach back refuses and changes nothing.
+
+mod contract_support;
+
+use contract_support::*;
+use proptest::prelude::*;
+use state::projection::{Meta, ProjectionOptions, RawTables};
+use state::{LogRecord, Projection, TokenConfig};
+
+fn cfg() -> TokenConfig {
+    config_with(
+        genesis(&[("alice", 1000, 0), ("bob", 0, 800), ("carol", 300, 300)]),
+        3,
+    )
+}
+
+fn open(dir: &std::path::Path, undo_blocks: u64, history_blocks: Option<u64>) -> Projection {
+    let options = ProjectionOptions {
+        map_size: 1 << 28,
+        undo_blocks,
+        history_blocks,
+    };
+    Projection::open_with(dir, &cfg(), &options).expect("opens")
+}
+
+/// Everything a query can see: the raw tables and the books.
+#[derive(Debug, PartialEq)]
+struct Picture {
+    tables: RawTables,
+    meta: Meta,
+    books: state::contract::Books,
+}
+
+fn picture(p: &Projection) -> Picture {
+    Picture {
+        tables: p.raw_tables().expect("tables"),
+        meta: p.meta().expect("meta"),
+        books: p.books().expect("books"),
+    }
+}
+
+/// Applies `records` in the batches `points` cut them into; returns the
+/// picture at every batch boundary, by log position (0 is the genesis).
+fn apply_recording(p: &Projection, records: &[LogRecord], points: &[usize]) -> Vec<(u64, Picture)> {
+    let mut pictures = vec![(0, picture(p))];
+    let mut position = 0u64;
+    for chunk in split_at_points(records, points) {
+        if chunk.is_empty() {
+            continue;
+        }
+        position += chunk.len() as u64;
+        p.apply(&chunk, position).expect("applies");
+        pictures.push((position, picture(p)));
+    }
+    pictures
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn unwinding_to_a_batch_boundary_restores_that_projection_exactly(
+        steps in steps(70),
+        points in prop::collection::vec(any::<usize>(), 0..8),
+        pick in any::<prop::sample::Index>(),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let records = records(&steps);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = open(dir.path(), 1_000_000, None);
+        let pictures = apply_recording(&p, &records, &points);
+        let final_picture = picture(&p);
+
+        // To a boundary: exactly the projection that stood there.
+        let (target, expected) = &pictures[pick.index(pictures.len())];
+        prop_assert_eq!(p.unwind_to(*target).expect("unwinds"), Some(*target));
+        prop_assert_eq!(&picture(&p), expected);
+
+        // Anywhere at or below it: the boundary at or below, then the log again.
+        let t = cut.index(*target as usize + 1) as u64;
+        let landed = p.unwind_to(t).expect("unwinds").expect("reaches");
+        let boundary = pictures.iter().rev().find(|(at, _)| *at <= t).expect("genesis");
+        prop_assert_eq!(landed, boundary.0);
+        prop_assert_eq!(&picture(&p), &boundary.1);
+
+        // Applying the rest of the log again gives the same final projection
+        // (the batches differ; what is stored does not depend on them).
+        let rest = &records[landed as usize..];
+        if !rest.is_empty() {
+            p.apply(rest, records.len() as u64).expect("applies again");
+        }
+        prop_assert_eq!(picture(&p), final_picture);
+    }
+
+    #[test]
+    fn the_journal_reaches_every_block_in_its_window_and_a_refusal_changes_nothing(
+        steps in steps(70),
+        points in prop::collection::vec(any::<usize>(), 2..8),
+    ) {
+        let records = records(&steps);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = open(dir.path(), 2, None);
+        let pictures = apply_recording(&p, &records, &points);
+        let now = picture(&p);
+        let cursor = now.meta.cursor.as_ref().map_or(0, |c| c.num);
+        for (_, expected) in &pictures {
+            let block = expected.meta.cursor.as_ref().map_or(0, |c| c.num);
+            if p.unwind_base(block).expect("plans").is_none() {
+                prop_assert!(block < cursor.saturating_sub(2), "block {} in the window refused", block);
+            }
+        }
+        match p.unwind_to(0).expect("answers") {
+            Some(landed) => {
+                prop_assert_eq!(landed, 0);
+                prop_assert_eq!(&picture(&p), &pictures[0].1);
+            }
+            None => prop_assert_eq!(picture(&p), now),
+        }
+    }
+
+    #[test]
+    fn with_history_retention_unwinding_never_lands_below_the_horizon(
+        steps in steps(70),
+        points in prop::collection::vec(any::<usize>(), 0..8),
+        pick in any::<prop::sample::Index>(),
+    ) {
+        let records = records(&steps);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = open(dir.path(), 1_000_000, Some(5));
+        let pictures = apply_recording(&p, &records, &points);
+        let horizon = p.earliest_block().expect("earliest");
+        let (target, expected) = &pictures[pick.index(pictures.len())];
+        let before = picture(&p);
+        match p.unwind_to(*target).expect("answers") {
+            Some(landed) => {
+                prop_assert_eq!(landed, *target);
+                let at = picture(&p);
+                // The state itself is what stood there; history below the
+                // horizon stays pruned, so only the current tables compare.
+                for table in ["accounts", "grants", "power_downs", "due", "transfers", "account_transfers", "outcomes", "trxs", "rich"] {
+                    prop_assert_eq!(&at.tables[table], &expected.tables[table], "table {}", table);
+                }
+                prop_assert_eq!(&at.books, &expected.books);
+                let block = at.meta.cursor.as_ref().map_or(0, |c| c.num);
+                prop_assert!(horizon == 0 || block >= horizon);
+                // Landed in the middle of a block: the current figures
+                // include its first operations, the history does not yet.
+                let mid_block = at.books.open_block().is_some();
+                for name in NAMES.iter().filter(|_| !mid_block) {
+                    prop_assert_eq!(
+                        p.account_at(name, block).expect("as of the cursor"),
+                        p.account(name).expect("current").0
+                    );
+                }
+            }
+            None => {
+                let block = expected.meta.cursor.as_ref().map_or(0, |c| c.num);
+                prop_assert!(block < horizon, "refused block {} above the horizon {}", block, horizon);
+                prop_assert_eq!(picture(&p), before);
+            }
+        }
+    }
+}
+
+/// One batch per block, blocks 1 to 10, a transfer in each.
+fn ten_blocks(p: &Projection) {
+    for block in 1..=10u64 {
+        let batch = vec![
+            LogRecord::Op(op_at(
+                block,
+                0,
+                0,
+                "send",
+                "alice",
+                Auth::Active,
+                r#"{"to":"bob","amount":7}"#,
+            )),
+            end(block),
+        ];
+        p.apply(&batch, block * 2).expect("applies");
+    }
+}
+
+#[test]
+fn frames_older_than_the_window_are_dropped_and_rollbacks_there_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = open(dir.path(), 3, None);
+    ten_blocks(&p);
+    let now = picture(&p);
+    // Blocks 7 to 10 are within reach: the base is the start of the
+    // newest batch that began at or below the block (block b's own end,
+    // where block b + 1's batch began).
+    for block in 7..=9u64 {
+        assert_eq!(p.unwind_base(block).expect("plans"), Some(block * 2));
+    }
+    assert_eq!(p.unwind_base(10).expect("plans"), Some(18));
+    assert_eq!(p.unwind_base(6).expect("plans"), None);
+    assert_eq!(p.unwind_to(0).expect("answers"), None);
+    assert_eq!(picture(&p), now, "a refused unwind changes nothing");
+    assert_eq!(p.unwind_to(14).expect("unwinds"), Some(14));
+    assert_eq!(p.meta().expect("meta").cursor.map(|c| c.num), Some(7));
+    assert_eq!(p.account("bob").expect("bob").0.balance, 49);
+}
+
+#[test]
+fn unwinding_survives_closing_and_opening_the_environment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let expected = {
+        let p = open(dir.path(), 100, None);
+        ten_blocks(&p);
+        p.unwind_to(8).expect("unwinds");
+        let expected = picture(&p);
+        ten_blocks_from(&p, 5);
+        expected
+    };
+    let p = open(dir.path(), 100, None);
+    assert_eq!(p.unwind_to(8).expect("unwinds"), Some(8));
+    assert_eq!(picture(&p), expected);
+}
+
+/// Blocks `from..=10` again on a projection standing at block `from - 1`.
+fn ten_blocks_from(p: &Projection, from: u64) {
+    for block in from..=10u64 {
+        let batch = vec![
+            LogRecord::Op(op_at(
+                block,
+                0,
+                0,
+                "send",
+                "alice",
+                Auth::Active,
+                r#"{"to":"bob","amount":7}"#,
+            )),
+            end(block),
+        ];
+        p.apply(&batch, block * 2).expect("applies");
+    }
+}
