@@ -61,9 +61,10 @@ fn one(dir: &Path, ops: u64) -> Result<(f64, String), BenchError> {
         )));
     }
     let detail = format!(
-        "{} logged ops: {:.0} ms (checkpoint {} blocks back, {} log records re-applied, LMDB file {:.0} MB)",
+        "{} logged ops: {:.1} ms via {:?} (checkpoint {} blocks back, {} log records re-applied, LMDB file {:.0} MB)",
         num(ops as f64),
         seconds * 1000.0,
+        report.via,
         num(distance as f64),
         num(report.reapplied as f64),
         size as f64 / 1e6

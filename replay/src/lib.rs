@@ -29,5 +29,5 @@ pub use crash::CrashPoint;
 pub use error::ReplayError;
 pub use rebuild::ReplayReport;
 pub use retention::{CheckpointPolicy, RetentionPolicy};
-pub use rollback::RollbackReport;
+pub use rollback::{RollbackReport, RollbackSource, RollbackVia};
 pub use runtime::TokenRuntime;

@@ -1,5 +1,15 @@
-//! Rollback to a block: cut the log after it, restore the newest checkpoint
-//! at or below it, re-apply the log up to it.
+//! Rollback to a block: cut the log after it, then bring the projection
+//! back to it. Two ways, the first that applies:
+//!
+//! - the undo journal ([`Projection::unwind_to`]): undo the batches above
+//!   the block in one LMDB transaction and re-apply the few log records
+//!   between the batch start it lands on and the block. The cost follows
+//!   what the undone blocks changed, never the token's history; it reaches
+//!   back [`state::projection::DEFAULT_UNDO_BLOCKS`] blocks;
+//! - a checkpoint: restore the newest checkpoint at or below the block
+//!   (genesis when there is none) and re-apply the log up to it.
+//!   [`RollbackSource::Checkpoint`] asks for this one even within the
+//!   journal's reach, for a caller who distrusts the live projection.
 //!
 //! The target is the last block boundary the log has at or below the block
 //! asked for (a batch ends with one `BlockEnd`, so the blocks inside a batch
@@ -28,6 +38,31 @@ const MARKER: &str = "rollback.pending";
 #[serde(rename_all = "camelCase")]
 struct Pending {
     target_block: u64,
+    #[serde(default)]
+    from_checkpoint: bool,
+}
+
+/// Where a rollback may start from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RollbackSource {
+    /// The undo journal when it reaches the block, else a checkpoint.
+    #[default]
+    Auto,
+    /// A checkpoint (or genesis), never the live projection: for an
+    /// operator who distrusts it.
+    Checkpoint,
+}
+
+/// How a rollback got back to its block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RollbackVia {
+    /// Undone with the undo journal.
+    Journal,
+    /// Restored from a checkpoint.
+    Checkpoint,
+    /// Replayed from genesis.
+    Genesis,
 }
 
 /// What a rollback did.
@@ -39,9 +74,11 @@ pub struct RollbackReport {
     pub block: Option<BlockRef>,
     /// The projection's `stateHash` there.
     pub state_hash: String,
-    /// The checkpoint restored, `None` when replayed from genesis.
+    /// How it got there.
+    pub via: RollbackVia,
+    /// The checkpoint restored, `None` when undone or replayed from genesis.
     pub checkpoint: Option<String>,
-    /// Log records re-applied on top of the checkpoint.
+    /// Log records re-applied on top of the checkpoint or the undone state.
     pub reapplied: u64,
     /// Log records kept.
     pub log_records: u64,
@@ -51,14 +88,23 @@ pub struct RollbackReport {
 
 impl TokenRuntime {
     /// Rolls the token back to `block`: truncates the log after the last
-    /// block boundary at or below it, restores the newest checkpoint at or
-    /// below that (destroying the newer ones; genesis when there is none)
-    /// and re-applies the log from the checkpoint. Queries of this token
-    /// answer 503 meanwhile (status `rolling_back`); other tokens are not
-    /// affected. The cost depends on the distance to the checkpoint, not on
-    /// the token's history (with ZFS; without it, restoring copies the
-    /// checkpoint's LMDB file).
+    /// block boundary at or below it (destroying the checkpoints above) and
+    /// undoes the projection with the undo journal, or, beyond its reach,
+    /// restores the newest checkpoint at or below (genesis when there is
+    /// none) and re-applies the log from it. Queries of this token answer
+    /// 503 meanwhile (status `rolling_back`); other tokens are not affected.
+    /// Within the journal's reach the cost follows what the undone blocks
+    /// changed, not the token's history.
     pub fn rollback_to(&self, block: u64) -> Result<RollbackReport, ReplayError> {
+        self.rollback_with(block, RollbackSource::Auto)
+    }
+
+    /// [`TokenRuntime::rollback_to`], choosing where to start from.
+    pub fn rollback_with(
+        &self,
+        block: u64,
+        source: RollbackSource,
+    ) -> Result<RollbackReport, ReplayError> {
         let config = self.entry.config();
         let mut w = self.lock();
         let projection = self.open_projection(&mut w)?;
@@ -76,6 +122,7 @@ impl TokenRuntime {
             return Ok(RollbackReport {
                 block: meta.cursor,
                 state_hash: meta.state_hash,
+                via: RollbackVia::Journal,
                 checkpoint: None,
                 reapplied: 0,
                 log_records: meta.log_records,
@@ -83,7 +130,7 @@ impl TokenRuntime {
             });
         }
         let before = self.begin_swap();
-        let result = self.rollback_closed(&mut w, &config, block);
+        let result = self.rollback_closed(&mut w, &config, block, source);
         if result.is_ok() {
             if let Some(p) = &w.projection {
                 self.entry.set_projection(p.clone());
@@ -95,7 +142,8 @@ impl TokenRuntime {
             info!(
                 token = %self.ctx.symbol,
                 block = report.block.as_ref().map(|b| b.num),
-                checkpoint = report.checkpoint.as_deref().unwrap_or("genesis"),
+                via = ?report.via,
+                checkpoint = report.checkpoint.as_deref().unwrap_or("-"),
                 reapplied = report.reapplied,
                 "rolled back"
             );
@@ -108,11 +156,12 @@ impl TokenRuntime {
         w: &mut Writer,
         config: &TokenConfig,
         block: u64,
+        source: RollbackSource,
     ) -> Result<RollbackReport, ReplayError> {
         self.close_projection(w)?;
-        mark_pending(&self.ctx, block)?;
+        mark_pending(&self.ctx, block, source)?;
         self.ctx.crash.check(CrashPoint::RollbackAfterMarker)?;
-        let report = run(&self.ctx, w, config, block)?;
+        let report = run(&self.ctx, w, config, block, source)?;
         clear_pending(&self.ctx)?;
         Ok(report)
     }
@@ -122,13 +171,24 @@ fn marker_path(ctx: &Ctx) -> std::path::PathBuf {
     ctx.layout.root.join(MARKER)
 }
 
-fn mark_pending(ctx: &Ctx, target_block: u64) -> Result<(), ReplayError> {
-    fsutil::write_json(&marker_path(ctx), &Pending { target_block })
+fn mark_pending(ctx: &Ctx, target_block: u64, source: RollbackSource) -> Result<(), ReplayError> {
+    let pending = Pending {
+        target_block,
+        from_checkpoint: source == RollbackSource::Checkpoint,
+    };
+    fsutil::write_json(&marker_path(ctx), &pending)
 }
 
-/// The target of a rollback a crash interrupted, if any.
-pub(crate) fn pending_target(ctx: &Ctx) -> Result<Option<u64>, ReplayError> {
-    Ok(fsutil::read_json::<Pending>(&marker_path(ctx))?.map(|p| p.target_block))
+/// The target of a rollback a crash interrupted, if any, and where it started from.
+pub(crate) fn pending_target(ctx: &Ctx) -> Result<Option<(u64, RollbackSource)>, ReplayError> {
+    Ok(fsutil::read_json::<Pending>(&marker_path(ctx))?.map(|p| {
+        let source = if p.from_checkpoint {
+            RollbackSource::Checkpoint
+        } else {
+            RollbackSource::Auto
+        };
+        (p.target_block, source)
+    }))
 }
 
 pub(crate) fn clear_pending(ctx: &Ctx) -> Result<(), ReplayError> {
@@ -143,6 +203,7 @@ pub(crate) fn run(
     w: &mut Writer,
     config: &TokenConfig,
     target: u64,
+    source: RollbackSource,
 ) -> Result<RollbackReport, ReplayError> {
     let mut checkpoints = ctx.store.list()?;
     let mut destroyed = Vec::new();
@@ -153,6 +214,12 @@ pub(crate) fn run(
     }
     checkpoints.retain(|c| c.block <= target);
     ctx.crash.check(CrashPoint::RollbackAfterDestroy)?;
+    if source == RollbackSource::Auto {
+        w.newest_checkpoint = checkpoints.last().map(|c| c.block);
+        if let Some(report) = by_journal(ctx, w, config, target, &destroyed)? {
+            return Ok(report);
+        }
+    }
     let mut base = None;
     while let Some(c) = checkpoints.pop() {
         match check_fits_log(&ctx.symbol, &w.log, &c) {
@@ -204,9 +271,71 @@ pub(crate) fn run(
     Ok(RollbackReport {
         block: meta.cursor,
         state_hash: meta.state_hash,
+        via: if base.is_some() {
+            RollbackVia::Checkpoint
+        } else {
+            RollbackVia::Genesis
+        },
         checkpoint: base.map(|c| c.name),
         reapplied,
         log_records: end,
         destroyed,
     })
+}
+
+/// The rollback with the undo journal, if it reaches `target`; `None` (with
+/// the projection closed again) when the journal cannot serve it. Safe to
+/// run again after a crash at any step: the log is cut first, and the
+/// projection, ahead of the log or not, is unwound to the cut.
+fn by_journal(
+    ctx: &Ctx,
+    w: &mut Writer,
+    config: &TokenConfig,
+    target: u64,
+    destroyed: &[String],
+) -> Result<Option<RollbackReport>, ReplayError> {
+    let state_dir = &ctx.layout.state_dir;
+    let projection = Projection::open(state_dir, config)?;
+    let plan = match projection.unwind_base(target)? {
+        Some(base) if base <= w.log.position().records => Some(base),
+        _ => None,
+    };
+    let Some(base) = plan else {
+        drop(projection);
+        ctx.wait_closed(state_dir)?;
+        return Ok(None);
+    };
+    let (end, _) = boundary_at_or_below(&w.log, base, target)?;
+    if end < w.log.position().records {
+        w.log.truncate_to_records(end)?;
+    }
+    ctx.crash.check(CrashPoint::RollbackAfterTruncate)?;
+    let Some(landed) = projection.unwind_to(end)? else {
+        warn!(token = %ctx.symbol, target, "the undo journal fell short: restoring a checkpoint instead");
+        drop(projection);
+        ctx.wait_closed(state_dir)?;
+        return Ok(None);
+    };
+    ctx.crash.check(CrashPoint::RollbackAfterRestore)?;
+    let stop = if ctx.crash.armed(CrashPoint::RollbackMidReapply) {
+        Stop::Midway
+    } else {
+        Stop::AtEnd
+    };
+    let reapplied = reapply(&w.log, &projection, landed, end, &|_, _| {}, stop)?;
+    if stop == Stop::Midway {
+        return Err(ReplayError::SimulatedCrash(CrashPoint::RollbackMidReapply));
+    }
+    fsutil::sync_file(&ctx.data_file())?;
+    let meta = projection.meta()?;
+    w.projection = Some(projection);
+    Ok(Some(RollbackReport {
+        block: meta.cursor,
+        state_hash: meta.state_hash,
+        via: RollbackVia::Journal,
+        checkpoint: None,
+        reapplied,
+        log_records: end,
+        destroyed: destroyed.to_vec(),
+    }))
 }

@@ -89,9 +89,9 @@ impl Ctx {
         if w.projection.is_none() {
             // A rollback keeps the projection closed until it is done, so a
             // marker can only be pending while it is closed.
-            if let Some(target) = rollback::pending_target(self)? {
+            if let Some((target, source)) = rollback::pending_target(self)? {
                 warn!(token = %self.symbol, target, "finishing a rollback that was interrupted");
-                rollback::run(self, w, config, target)?;
+                rollback::run(self, w, config, target, source)?;
                 rollback::clear_pending(self)?;
             }
         }

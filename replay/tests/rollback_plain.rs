@@ -1,11 +1,13 @@
 //! Rollback on plain directories: the result is exactly a fresh token fed
 //! the log up to the block, wherever the block lies relative to the
-//! checkpoints, and ingesting the same blocks again ends where it ended.
+//! checkpoints and the undo journal's reach, and ingesting the same blocks
+//! again ends where it ended.
 // Helpers outside #[test] functions unwrap too: a failure is the test's failure.
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
+use replay::{RollbackSource, RollbackVia};
 use state::LogRecord;
 use support::*;
 
@@ -18,7 +20,7 @@ fn log() -> Vec<Vec<LogRecord>> {
 /// Rolls a freshly fed token back to `target` and checks it against a
 /// reference fed only the records up to the boundary; then feeds the rest
 /// again and checks the final state.
-fn check_rollback(target: u64, expect_checkpoint: bool) {
+fn check_rollback(target: u64, source: RollbackSource, via: RollbackVia) {
     let dir = tempfile::tempdir().unwrap();
     let backend = plain(dir.path());
     let rt = open(&backend, policy(500));
@@ -31,7 +33,7 @@ fn check_rollback(target: u64, expect_checkpoint: bool) {
         "checkpoints every 500 blocks: {checkpoints:?}"
     );
 
-    let report = rt.rollback_to(target).unwrap();
+    let report = rt.rollback_with(target, source).unwrap();
     let all: Vec<LogRecord> = batches.concat();
     let keep = boundary(&all, target);
     let reference = reference(&dir.path().join("reference"), &all[..keep]);
@@ -39,7 +41,12 @@ fn check_rollback(target: u64, expect_checkpoint: bool) {
     assert_eq!(live(&rt), expected, "rollback to {target}");
     assert_eq!(report.block, expected.meta.cursor);
     assert_eq!(report.log_records, keep as u64);
-    assert_eq!(report.checkpoint.is_some(), expect_checkpoint, "{report:?}");
+    assert_eq!(report.via, via, "{report:?}");
+    assert_eq!(
+        report.checkpoint.is_some(),
+        via == RollbackVia::Checkpoint,
+        "{report:?}"
+    );
     assert!(report.block.as_ref().is_none_or(|b| b.num <= target));
     assert_eq!(rt.cursor().unwrap(), expected.meta.cursor);
     assert!(rt.checkpoints().unwrap().iter().all(|c| c.block <= target));
@@ -62,8 +69,19 @@ fn check_rollback(target: u64, expect_checkpoint: bool) {
 }
 
 #[test]
-fn rollback_between_checkpoints() {
-    check_rollback(1_777, true);
+fn rollback_within_the_undo_journal_undoes_the_blocks_above() {
+    // The journal reaches 1,200 blocks below the tip at 3,000.
+    check_rollback(2_777, RollbackSource::Auto, RollbackVia::Journal);
+}
+
+#[test]
+fn rollback_within_the_journal_may_still_start_from_a_checkpoint() {
+    check_rollback(2_777, RollbackSource::Checkpoint, RollbackVia::Checkpoint);
+}
+
+#[test]
+fn rollback_beyond_the_journal_restores_the_checkpoint_below() {
+    check_rollback(1_777, RollbackSource::Auto, RollbackVia::Checkpoint);
 }
 
 #[test]
@@ -76,12 +94,12 @@ fn rollback_onto_a_checkpoint() {
     drop(rt);
     drop(backend);
     drop(dir);
-    check_rollback(third.block, true);
+    check_rollback(third.block, RollbackSource::Auto, RollbackVia::Checkpoint);
 }
 
 #[test]
 fn rollback_below_the_oldest_checkpoint_replays_from_genesis() {
-    check_rollback(321, false);
+    check_rollback(321, RollbackSource::Auto, RollbackVia::Genesis);
 }
 
 #[test]

@@ -6,7 +6,7 @@
 
 mod support;
 
-use replay::{CrashPoint, ReplayError};
+use replay::{CrashPoint, ReplayError, RollbackSource, RollbackVia};
 use support::*;
 
 const LAST: u64 = 1_200;
@@ -53,9 +53,13 @@ fn zfs_checkpoints_rollback_and_replay() {
         .iter()
         .all(|d| !d.contains("restore-")));
 
-    // Rollback between checkpoints, then ingest the same blocks again.
+    // Rollback between checkpoints from the checkpoint below (not the undo
+    // journal), then ingest the same blocks again.
     let target = checkpoints[2].block + 77;
-    let report = rt.rollback_to(target).unwrap();
+    let report = rt
+        .rollback_with(target, RollbackSource::Checkpoint)
+        .unwrap();
+    assert_eq!(report.via, RollbackVia::Checkpoint);
     assert_eq!(
         report.checkpoint.as_deref(),
         Some(checkpoints[2].name.as_str())
@@ -74,7 +78,7 @@ fn zfs_checkpoints_rollback_and_replay() {
     feed(&rt, &rebatch(&all[keep..]));
     assert_eq!(live(&rt), final_state);
 
-    // A crash in the middle of a rollback is finished on open.
+    // A crash in the middle of a rollback (by the undo journal) is finished on open.
     let target = checkpoints[1].block + 5;
     rt.set_crash_point(Some(CrashPoint::RollbackMidReapply));
     assert!(matches!(
@@ -90,8 +94,9 @@ fn zfs_checkpoints_rollback_and_replay() {
     );
 
     // Below the oldest checkpoint: from genesis.
-    let report = rt.rollback_to(100).unwrap();
+    let report = rt.rollback_with(100, RollbackSource::Checkpoint).unwrap();
     assert_eq!(report.checkpoint, None);
+    assert_eq!(report.via, RollbackVia::Genesis);
     let keep = boundary(&all, 100);
     assert_eq!(
         live(&rt),
