@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use indicatif::ProgressBar;
-use replay::TokenRuntime;
+use replay::{RollbackSource, TokenRuntime};
 use serde_json::{json, Value};
 use state::Registry;
 
@@ -29,8 +29,11 @@ pub(crate) enum AdminAction {
         from_snapshot: Option<String>,
         to_block: Option<u64>,
     },
-    /// Undo everything above a block.
-    Rollback { to_block: u64 },
+    /// Undo everything above a block; `from_checkpoint` never uses the undo journal.
+    Rollback {
+        to_block: u64,
+        from_checkpoint: bool,
+    },
 }
 
 pub(crate) fn run(settings: &Settings, symbol: &str, action: AdminAction) -> anyhow::Result<()> {
@@ -60,9 +63,10 @@ fn offline(settings: &Settings, symbol: &str, action: &AdminAction) -> anyhow::R
     let report = match action {
         AdminAction::Snapshot => serde_json::to_value(runtime.checkpoint_now()?)?,
         AdminAction::Snapshots => json!({ "symbol": symbol, "snapshots": runtime.checkpoints()? }),
-        AdminAction::Rollback { to_block } => {
-            serde_json::to_value(runtime.rollback_to(*to_block)?)?
-        }
+        AdminAction::Rollback {
+            to_block,
+            from_checkpoint,
+        } => serde_json::to_value(runtime.rollback_with(*to_block, source(*from_checkpoint))?)?,
         AdminAction::Replay {
             from_snapshot,
             to_block,
@@ -108,10 +112,13 @@ fn through_server(
     let (method, url, body) = match action {
         AdminAction::Snapshot => (reqwest::Method::POST, format!("{base}/snapshot"), None),
         AdminAction::Snapshots => (reqwest::Method::GET, format!("{base}/snapshots"), None),
-        AdminAction::Rollback { to_block } => (
+        AdminAction::Rollback {
+            to_block,
+            from_checkpoint,
+        } => (
             reqwest::Method::POST,
             format!("{base}/rollback"),
-            Some(json!({ "toBlock": to_block })),
+            Some(json!({ "toBlock": to_block, "fromCheckpoint": from_checkpoint })),
         ),
         AdminAction::Replay {
             from_snapshot,
@@ -150,4 +157,13 @@ fn through_server(
         }
         Ok(answer)
     })
+}
+
+/// Where a rollback starts from, by the `--from-checkpoint` flag.
+pub(crate) fn source(from_checkpoint: bool) -> RollbackSource {
+    if from_checkpoint {
+        RollbackSource::Checkpoint
+    } else {
+        RollbackSource::Auto
+    }
 }

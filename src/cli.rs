@@ -116,6 +116,10 @@ pub(crate) enum Command {
         /// Keep blocks up to and including this one.
         #[arg(long)]
         to_block: u64,
+        /// Restore a checkpoint (or genesis) even where the undo journal
+        /// reaches: for a projection you do not trust.
+        #[arg(long)]
+        from_checkpoint: bool,
     },
     /// The configuration.
     #[command(subcommand)]

@@ -135,10 +135,15 @@ impl Control for ServeControl {
         list.iter().map(json).collect()
     }
 
-    fn rollback(&self, symbol: &str, to_block: u64) -> Result<Value, ControlError> {
+    fn rollback(
+        &self,
+        symbol: &str,
+        to_block: u64,
+        from_checkpoint: bool,
+    ) -> Result<Value, ControlError> {
         let report = self
             .ingest
-            .rollback_token(symbol, to_block)
+            .rollback_token(symbol, to_block, crate::admin_cmd::source(from_checkpoint))
             .map_err(admin_error)?;
         json(&report)
     }

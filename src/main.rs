@@ -66,9 +66,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             bench::run(&bench::BenchOptions { quick, dir, only })?;
             Ok(())
         }
-        Command::Rollback { symbol, to_block } => {
-            admin_cmd::run(&settings, &symbol, AdminAction::Rollback { to_block })
-        }
+        Command::Rollback {
+            symbol,
+            to_block,
+            from_checkpoint,
+        } => admin_cmd::run(
+            &settings,
+            &symbol,
+            AdminAction::Rollback {
+                to_block,
+                from_checkpoint,
+            },
+        ),
     }
 }
 

@@ -216,9 +216,26 @@ fn admin_api_round_trip(extra_env: &[(&str, &str)]) {
     let landed = report["block"]["num"].as_u64().expect("landed block");
     assert!(landed <= target - 20, "{report}");
     assert_eq!(
+        report["via"], "journal",
+        "20 blocks are within its reach: {report}"
+    );
+    assert_eq!(
         wait_for(&server, target),
         live_hash,
         "after the rollback, catching up gives the same state"
+    );
+    // The same from a checkpoint, for an operator who distrusts the projection.
+    let (status, report) = admin(
+        &server,
+        "rollback",
+        &json!({"toBlock": target - 20, "fromCheckpoint": true}),
+    );
+    assert_eq!(status, 200, "{report}");
+    assert_ne!(report["via"], "journal", "{report}");
+    assert_eq!(
+        wait_for(&server, target),
+        live_hash,
+        "after the rollback from a checkpoint, catching up gives the same state"
     );
 
     // The CLI goes through the admin API while the server holds the data directory.
@@ -323,6 +340,7 @@ fn offline_cli_and_sigkill_mid_operation_recover_to_the_live_state() {
                     SYMBOL,
                     "--to-block",
                     &(target - 700).to_string(),
+                    "--from-checkpoint",
                 ],
             ),
             || root.join("rollback.pending").exists(),

@@ -145,7 +145,7 @@ impl Control for NoControl {
     fn checkpoints(&self, _: &str) -> Result<Vec<serde_json::Value>, ControlError> {
         Err(unavailable())
     }
-    fn rollback(&self, _: &str, _: u64) -> Result<serde_json::Value, ControlError> {
+    fn rollback(&self, _: &str, _: u64, _: bool) -> Result<serde_json::Value, ControlError> {
         Err(unavailable())
     }
     fn replay(

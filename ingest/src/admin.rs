@@ -1,7 +1,7 @@
 //! Operator actions on a running token (rollback, replay, checkpoint),
 //! serialized with its stream through the slot's apply lock.
 
-use replay::{CheckpointInfo, ReplayReport, RollbackReport};
+use replay::{CheckpointInfo, ReplayReport, RollbackReport, RollbackSource};
 use state::TokenStatus;
 use tracing::{info, warn};
 
@@ -15,14 +15,19 @@ impl Ingest {
     /// where it landed. A `failed` token (its stream waits, applying
     /// nothing) that is rolled back is set `backfilling` and its stream goes
     /// on. Blocks (run it on a blocking thread).
-    pub fn rollback_token(&self, symbol: &str, block: u64) -> Result<RollbackReport, IngestError> {
+    pub fn rollback_token(
+        &self,
+        symbol: &str,
+        block: u64,
+        source: RollbackSource,
+    ) -> Result<RollbackReport, IngestError> {
         let slot = self.slot(symbol)?;
         let was_failed = slot.runtime.entry().status().0 == TokenStatus::Failed;
         let result = {
             let Some(_guard) = slot.lock_apply() else {
                 return Err(IngestError::UnknownToken(symbol.to_string()));
             };
-            let result = rollback::timed(&slot, block);
+            let result = rollback::timed(&slot, block, source);
             if was_failed && result.is_ok() {
                 slot.runtime
                     .entry()

@@ -14,7 +14,7 @@ use datasets::PlainBackend;
 use hivesim::{SimConfig, SimNode};
 use ingest::decode::OpFilter;
 use ingest::{FollowMode, Ingest, IngestConfig};
-use replay::{CheckpointPolicy, TokenRuntime};
+use replay::{CheckpointPolicy, RollbackSource, RollbackVia, TokenRuntime};
 use state::token::GenesisSpec;
 use state::{Catalog, EventLog, LogRecord, TokenOp, TokenSpec, TokenStatus};
 use tokio::sync::oneshot;
@@ -337,10 +337,12 @@ async fn a_fork_deeper_than_max_reorg_depth_fails_the_token_and_applies_nothing_
     // The operator rolls back below the fork: the token follows the new branch again.
     let ingest = running.ingest.clone();
     let fork_base = before.num - 8;
-    let report = tokio::task::spawn_blocking(move || ingest.rollback_token("abc", fork_base))
-        .await
-        .unwrap()
-        .unwrap();
+    let report = tokio::task::spawn_blocking(move || {
+        ingest.rollback_token("abc", fork_base, RollbackSource::Auto)
+    })
+    .await
+    .unwrap()
+    .unwrap();
     assert!(report.block.unwrap().num <= fork_base);
     wait_until("ABC at the new head", Duration::from_secs(30), || {
         at_head(&sim, &abc)
@@ -390,10 +392,13 @@ async fn operator_rollback_replay_and_checkpoints_while_the_stream_runs() {
     let state_at_head = state_of(&abc);
     let ingest = running.ingest.clone();
     let asked = head - 40;
-    let report = tokio::task::spawn_blocking(move || ingest.rollback_token("ABC", asked))
-        .await
-        .unwrap()
-        .unwrap();
+    let report = tokio::task::spawn_blocking(move || {
+        ingest.rollback_token("ABC", asked, RollbackSource::Checkpoint)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_ne!(report.via, RollbackVia::Journal, "asked for a checkpoint");
     let landed = report.block.unwrap();
     assert!(landed.num <= asked);
     assert_eq!(
@@ -452,7 +457,9 @@ async fn operator_rollback_replay_and_checkpoints_while_the_stream_runs() {
         canonical_state(&sim, &ABC, "ABC", "abc_", FIRST, sim.head())
     );
     assert!(matches!(
-        running.ingest.rollback_token("NOPE", 1),
+        running
+            .ingest
+            .rollback_token("NOPE", 1, RollbackSource::Auto),
         Err(ingest::IngestError::UnknownToken(_))
     ));
     running.stop().await;

@@ -26,6 +26,9 @@ pub(crate) fn routes(route: Route) -> Route {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RollbackBody {
     to_block: u64,
+    /// Restore a checkpoint even where the undo journal reaches.
+    #[serde(default)]
+    from_checkpoint: bool,
 }
 
 /// Body of `POST /admin/tokens/:symbol/replay`; both fields are optional.
@@ -73,11 +76,18 @@ async fn rollback(
     Data(ctx): Data<&AppContext>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     require_admin(ctx, req)?;
-    let RollbackBody { to_block } = body::read_json(req, body).await?;
+    let RollbackBody {
+        to_block,
+        from_checkpoint,
+    } = body::read_json(req, body).await?;
     let control = ctx.control.clone();
     let symbol = symbol.to_ascii_uppercase();
-    let report =
-        blocking(move || control.rollback(&symbol, to_block).map_err(ApiError::from)).await?;
+    let report = blocking(move || {
+        control
+            .rollback(&symbol, to_block, from_checkpoint)
+            .map_err(ApiError::from)
+    })
+    .await?;
     Ok(Json(report))
 }
 

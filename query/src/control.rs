@@ -25,7 +25,14 @@ pub trait Control: Send + Sync + 'static {
     fn checkpoints(&self, symbol: &str) -> Result<Vec<serde_json::Value>, ControlError>;
     /// Undoes everything above `to_block` (a bad fork); answers where the
     /// token landed. The token answers 503 while its projection is swapped.
-    fn rollback(&self, symbol: &str, to_block: u64) -> Result<serde_json::Value, ControlError>;
+    /// `from_checkpoint` restores a checkpoint even where the undo journal
+    /// reaches.
+    fn rollback(
+        &self,
+        symbol: &str,
+        to_block: u64,
+        from_checkpoint: bool,
+    ) -> Result<serde_json::Value, ControlError>;
     /// Rebuilds the projection from a checkpoint (or genesis) and the log, up
     /// to `to_block` (or the end of the log).
     fn replay(

@@ -64,6 +64,14 @@ async fn snapshot_rollback_and_replay_reach_control() {
     )
     .await;
     assert_eq!((status, &body["block"]), (200, &json!(20)), "{body}");
+    let (status, body) = post(
+        &f,
+        "/admin/tokens/TEST/rollback",
+        Some(ADMIN),
+        Some(&json!({"toBlock": 10, "fromCheckpoint": true})),
+    )
+    .await;
+    assert_eq!((status, &body["block"]), (200, &json!(10)), "{body}");
 
     // Replay takes an optional body: none, or either field.
     let (status, _) = post(&f, "/admin/tokens/TEST/replay", Some(ADMIN), None).await;
@@ -82,6 +90,7 @@ async fn snapshot_rollback_and_replay_reach_control() {
         [
             ("checkpoint", "TEST", ""),
             ("rollback", "TEST", "20"),
+            ("rollback", "TEST", "10 from a checkpoint"),
             ("replay", "TEST", "None None"),
             ("replay", "TEST", "Some(\"b45\") Some(40)"),
         ]
@@ -114,6 +123,12 @@ async fn bad_admin_requests_get_clear_errors() {
         (
             "/admin/tokens/TEST/rollback",
             Some(json!({"toBlock": 5, "extra": 1})),
+            400,
+            "INVALID_JSON",
+        ),
+        (
+            "/admin/tokens/TEST/rollback",
+            Some(json!({"toBlock": 5, "fromCheckpoint": "yes"})),
             400,
             "INVALID_JSON",
         ),

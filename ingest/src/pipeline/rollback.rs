@@ -3,15 +3,19 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use replay::{ReplayError, RollbackReport};
+use replay::{ReplayError, RollbackReport, RollbackSource};
 
 use super::slot::TokenSlot;
 
-/// `rollback_to(block)` timed into `honeygraph_rollback_duration_seconds`.
+/// `rollback_with(block, source)` timed into `honeygraph_rollback_duration_seconds`.
 /// The caller holds the slot's apply lock.
-pub(crate) fn timed(slot: &TokenSlot, block: u64) -> Result<RollbackReport, ReplayError> {
+pub(crate) fn timed(
+    slot: &TokenSlot,
+    block: u64,
+    source: RollbackSource,
+) -> Result<RollbackReport, ReplayError> {
     let started = Instant::now();
-    let result = slot.runtime.rollback_to(block);
+    let result = slot.runtime.rollback_with(block, source);
     metrics::histogram!("honeygraph_rollback_duration_seconds", "token" => slot.symbol.clone())
         .record(started.elapsed().as_secs_f64());
     result
@@ -36,7 +40,7 @@ pub(crate) fn for_fork(slot: &Arc<TokenSlot>, generation: u64, block: u64) -> Ro
     if slot.generation() != generation {
         return RolledBack::Stale;
     }
-    match timed(slot, block) {
+    match timed(slot, block, RollbackSource::Auto) {
         Ok(report) => RolledBack::Done(report),
         Err(e) => RolledBack::Failed(e),
     }

@@ -198,7 +198,12 @@ impl Control for FakeControl {
         Ok(vec![json!({"name": "b45", "block": 45})])
     }
 
-    fn rollback(&self, symbol: &str, to_block: u64) -> Result<Value, ControlError> {
+    fn rollback(
+        &self,
+        symbol: &str,
+        to_block: u64,
+        from_checkpoint: bool,
+    ) -> Result<Value, ControlError> {
         self.known(symbol)?;
         if to_block > 45 {
             return Err(ControlError::Invalid {
@@ -206,7 +211,12 @@ impl Control for FakeControl {
                 reason: format!("{to_block} is above the token's block 45"),
             });
         }
-        self.record("rollback", symbol, to_block.to_string());
+        let detail = if from_checkpoint {
+            format!("{to_block} from a checkpoint")
+        } else {
+            to_block.to_string()
+        };
+        self.record("rollback", symbol, detail);
         Ok(json!({"block": to_block}))
     }
 
