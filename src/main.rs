@@ -9,6 +9,7 @@ mod demo;
 mod export;
 mod import_cmd;
 mod logging;
+mod memory;
 mod progress;
 mod serve;
 mod settings;
@@ -40,8 +41,8 @@ fn main() -> std::process::ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::resolve(&cli.settings)?;
     match cli.command {
-        Command::Serve => runtime()?.block_on(serve::run(settings, None)),
-        Command::Demo(args) => runtime()?.block_on(demo::run(settings, args)),
+        Command::Serve => server_runtime()?.block_on(serve::run(settings, None)),
+        Command::Demo(args) => server_runtime()?.block_on(demo::run(settings, args)),
         Command::Token(command) => token_cmd::run(&settings, command),
         Command::Config(ConfigCommand::Check) => {
             print!("{}", settings.to_masked_toml()?);
@@ -79,6 +80,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             },
         ),
     }
+}
+
+/// The runtime of a long-running server, with malloc's arenas capped first
+/// (see [`memory`]): no thread may exist yet.
+fn server_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    if let Some(arenas) = memory::limit_arenas() {
+        tracing::debug!(arenas, "malloc arenas capped");
+    }
+    runtime()
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -81,6 +81,7 @@ pub(crate) async fn run(settings: Settings, banner: Option<Banner>) -> anyhow::R
         catalog.clone(),
         stop_rx.clone(),
     ));
+    let release = tokio::spawn(crate::memory::release_periodically(stop_rx.clone()));
 
     shutdown_signal().await;
     info!("shutting down: no more fetching; committing the batch in hand");
@@ -115,6 +116,7 @@ pub(crate) async fn run(settings: Settings, banner: Option<Banner>) -> anyhow::R
         Err(_) => error!("HTTP server did not stop within {HTTP_STOP:?}"),
     }
     let _ = progress.await;
+    let _ = release.await;
     if !clean {
         anyhow::bail!("ingest did not stop cleanly; the next start resumes from each token's last committed block");
     }
