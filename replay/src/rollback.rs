@@ -255,19 +255,7 @@ pub(crate) fn run(
     if let Some(c) = &base {
         check_restored(&ctx.symbol, &projection, c)?;
     }
-    let stop = if ctx.crash.armed(CrashPoint::RollbackMidReapply) {
-        Stop::Midway
-    } else {
-        Stop::AtEnd
-    };
-    let reapplied = reapply(&w.log, &projection, start, end, &|_, _| {}, stop)?;
-    if stop == Stop::Midway {
-        return Err(ReplayError::SimulatedCrash(CrashPoint::RollbackMidReapply));
-    }
-    // The marker goes next: what it protected must be on disk first.
-    fsutil::sync_file(&ctx.data_file())?;
-    let meta = projection.meta()?;
-    w.projection = Some(projection);
+    let (reapplied, meta) = finish(ctx, w, projection, start, end)?;
     Ok(RollbackReport {
         block: meta.cursor,
         state_hash: meta.state_hash,
@@ -317,18 +305,7 @@ fn by_journal(
         return Ok(None);
     };
     ctx.crash.check(CrashPoint::RollbackAfterRestore)?;
-    let stop = if ctx.crash.armed(CrashPoint::RollbackMidReapply) {
-        Stop::Midway
-    } else {
-        Stop::AtEnd
-    };
-    let reapplied = reapply(&w.log, &projection, landed, end, &|_, _| {}, stop)?;
-    if stop == Stop::Midway {
-        return Err(ReplayError::SimulatedCrash(CrashPoint::RollbackMidReapply));
-    }
-    fsutil::sync_file(&ctx.data_file())?;
-    let meta = projection.meta()?;
-    w.projection = Some(projection);
+    let (reapplied, meta) = finish(ctx, w, projection, landed, end)?;
     Ok(Some(RollbackReport {
         block: meta.cursor,
         state_hash: meta.state_hash,
@@ -338,4 +315,30 @@ fn by_journal(
         log_records: end,
         destroyed: destroyed.to_vec(),
     }))
+}
+
+/// Re-applies the log `[from, end)` to the restored or unwound projection,
+/// syncs it and hands it to the writer; returns the records re-applied and
+/// where the projection stands.
+fn finish(
+    ctx: &Ctx,
+    w: &mut Writer,
+    projection: Projection,
+    from: u64,
+    end: u64,
+) -> Result<(u64, state::projection::Meta), ReplayError> {
+    let stop = if ctx.crash.armed(CrashPoint::RollbackMidReapply) {
+        Stop::Midway
+    } else {
+        Stop::AtEnd
+    };
+    let reapplied = reapply(&w.log, &projection, from, end, &|_, _| {}, stop)?;
+    if stop == Stop::Midway {
+        return Err(ReplayError::SimulatedCrash(CrashPoint::RollbackMidReapply));
+    }
+    // The marker goes next: what it protected must be on disk first.
+    fsutil::sync_file(&ctx.data_file())?;
+    let meta = projection.meta()?;
+    w.projection = Some(projection);
+    Ok((reapplied, meta))
 }

@@ -168,21 +168,7 @@ proptest! {
 
 /// One batch per block, blocks 1 to 10, a transfer in each.
 fn ten_blocks(p: &Projection) {
-    for block in 1..=10u64 {
-        let batch = vec![
-            LogRecord::Op(op_at(
-                block,
-                0,
-                0,
-                "send",
-                "alice",
-                Auth::Active,
-                r#"{"to":"bob","amount":7}"#,
-            )),
-            end(block),
-        ];
-        p.apply(&batch, block * 2).expect("applies");
-    }
+    ten_blocks_from(p, 1);
 }
 
 #[test]
