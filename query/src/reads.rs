@@ -41,16 +41,16 @@ pub(crate) fn token_state(
     projection: &Projection,
 ) -> Result<StateView, ApiError> {
     let meta = projection.meta().map_err(ApiError::from_state)?;
-    let config = entry.config();
+    let (symbol, decimals) = entry.with_config(|c| (c.symbol.clone(), c.decimals));
     let (status, error) = entry.status();
     let cursor = meta.cursor;
     Ok(StateView {
-        symbol: config.symbol,
+        symbol,
         last_block: cursor.as_ref().map(|c| c.num),
         last_block_id: cursor.as_ref().map(|c| c.id.clone()),
         last_block_timestamp: cursor.map(|c| c.timestamp),
         irreversible_block: entry.chain_heads().1,
-        supply: format_amount(meta.supply, config.decimals),
+        supply: format_amount(meta.supply, decimals),
         supply_raw: meta.supply.to_string(),
         holders: meta.holders,
         log_length: meta.log_records,
@@ -85,7 +85,7 @@ pub(crate) fn account(
             (state, cursor.map(|c| c.num))
         }
     };
-    Ok(AccountView::new(name, &state, entry.config().decimals, at))
+    Ok(AccountView::new(name, &state, entry.decimals(), at))
 }
 
 /// Supply and holders, now or after block `block`.
@@ -129,7 +129,7 @@ pub(crate) async fn richlist(
     after: Option<String>,
     at: Option<u64>,
 ) -> Result<RichList, ApiError> {
-    let decimals = entry.config().decimals;
+    let decimals = entry.decimals();
     blocking(move || {
         let (block, page) = match at {
             Some(at) => (
@@ -175,7 +175,7 @@ pub(crate) async fn transfers(
             return Err(ApiError::invalid_account(name));
         }
     }
-    let decimals = entry.config().decimals;
+    let decimals = entry.decimals();
     blocking(move || {
         if let Some(at) = at {
             match projection.check_history_block(at) {

@@ -78,9 +78,23 @@ impl TokenEntry {
         read(&self.config).symbol.clone()
     }
 
-    /// A copy of the token's definition.
+    /// A copy of the token's definition. The copy includes the genesis
+    /// allocations, which can be large: readers that need one field use
+    /// [`TokenEntry::decimals`] or [`TokenEntry::with_config`].
     pub fn config(&self) -> TokenConfig {
         read(&self.config).clone()
+    }
+
+    /// The number of decimals of the token's display form, without copying
+    /// the definition.
+    pub fn decimals(&self) -> u8 {
+        read(&self.config).decimals
+    }
+
+    /// Runs `f` on the token's definition, under its read lock (so `f`
+    /// must be short and must not touch this entry's config again).
+    pub fn with_config<T>(&self, f: impl FnOnce(&TokenConfig) -> T) -> T {
+        f(&read(&self.config))
     }
 
     /// Replaces the definition (name, description, features...).

@@ -204,21 +204,22 @@ pub(crate) fn meta(entry: &TokenEntry, projection: &Projection) -> GqlResult<Jso
 
 /// The token's definition without its genesis.
 pub(crate) fn token(entry: &TokenEntry) -> Json {
-    let c = entry.config();
-    json!({
-        "symbol": c.symbol,
-        "name": c.name,
-        "description": c.description,
-        "contractAddress": c.contract_address,
-        "decimals": c.decimals,
-        "features": {
-            "transfers": c.features.transfers,
-            "balances": c.features.balances,
-            "staking": c.features.staking,
-            "rewards": c.features.rewards,
-        },
-        "opPrefix": c.op_prefix,
-        "startBlock": c.start_block,
-        "powerDownInterval": c.power_down_interval,
+    entry.with_config(|c| {
+        json!({
+            "symbol": c.symbol,
+            "name": c.name,
+            "description": c.description,
+            "contractAddress": c.contract_address,
+            "decimals": c.decimals,
+            "features": {
+                "transfers": c.features.transfers,
+                "balances": c.features.balances,
+                "staking": c.features.staking,
+                "rewards": c.features.rewards,
+            },
+            "opPrefix": c.op_prefix,
+            "startBlock": c.start_block,
+            "powerDownInterval": c.power_down_interval,
+        })
     })
 }

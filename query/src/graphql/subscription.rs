@@ -196,7 +196,7 @@ async fn read_transfers(
     let Some(projection) = entry.projection() else {
         return Ok(None);
     };
-    let decimals = entry.config().decimals;
+    let decimals = entry.decimals();
     let mut query = TransferQuery {
         account: Some(account.to_string()),
         from_block: Some(from),

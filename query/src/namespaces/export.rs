@@ -154,7 +154,7 @@ pub(crate) async fn export(
     };
     let projection = open_projection(&entry)?;
     let symbol = entry.symbol();
-    let decimals = entry.config().decimals;
+    let decimals = entry.decimals();
     let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(IN_FLIGHT);
     let producer_symbol = symbol.clone();
     tokio::task::spawn_blocking(move || produce(projection, producer_symbol, decimals, format, tx));

@@ -78,7 +78,7 @@ async fn list(Data(ctx): Data<&AppContext>) -> Result<Json<NamespacesBody>, ApiE
                 let meta = entry.projection().and_then(|p| p.meta().ok());
                 Summary {
                     namespace: entry.symbol(),
-                    name: entry.config().name,
+                    name: entry.with_config(|c| c.name.clone()),
                     status: entry.status().0.as_str(),
                     last_block: meta.as_ref().and_then(|m| m.cursor.as_ref().map(|c| c.num)),
                     accounts: meta.map(|m| m.accounts),

@@ -54,7 +54,7 @@ fn check_name(name: &str) -> Result<(), Box<EvalAltResult>> {
 
 fn richlist(entry: &TokenEntry, n: i64, after: Option<&str>) -> HostResult {
     let projection = open_projection(entry).map_err(|e| fail(e.message))?;
-    let decimals = entry.config().decimals;
+    let decimals = entry.decimals();
     let block = projection
         .meta()
         .map_err(|e| fail(e.to_string()))?
@@ -120,7 +120,7 @@ fn transfers(entry: &TokenEntry, options: &Map) -> HostResult {
     let page = projection
         .transfers(&query)
         .map_err(|e| fail(e.to_string()))?;
-    let decimals = entry.config().decimals;
+    let decimals = entry.decimals();
     let views: Vec<TransferView> = page
         .transfers
         .into_iter()
