@@ -52,7 +52,7 @@ impl TokenStatus {
 /// One open token.
 #[derive(Debug)]
 pub struct TokenEntry {
-    config: RwLock<TokenConfig>,
+    config: RwLock<Arc<TokenConfig>>,
     projection: RwLock<Option<Projection>>,
     status: RwLock<(TokenStatus, Option<String>)>,
     target_head: AtomicU64,
@@ -64,7 +64,7 @@ impl TokenEntry {
     /// A new entry, `backfilling`, serving `projection`.
     pub fn new(config: TokenConfig, projection: Projection) -> Self {
         TokenEntry {
-            config: RwLock::new(config),
+            config: RwLock::new(Arc::new(config)),
             projection: RwLock::new(Some(projection)),
             status: RwLock::new((TokenStatus::Backfilling, None)),
             target_head: AtomicU64::new(0),
@@ -82,7 +82,13 @@ impl TokenEntry {
     /// allocations, which can be large: readers that need one field use
     /// [`TokenEntry::decimals`] or [`TokenEntry::with_config`].
     pub fn config(&self) -> TokenConfig {
-        read(&self.config).clone()
+        TokenConfig::clone(&read(&self.config))
+    }
+
+    /// The token's definition as it is now, shared rather than copied (a
+    /// later [`TokenEntry::set_config`] does not change it).
+    pub fn shared_config(&self) -> Arc<TokenConfig> {
+        Arc::clone(&read(&self.config))
     }
 
     /// The number of decimals of the token's display form, without copying
@@ -99,7 +105,7 @@ impl TokenEntry {
 
     /// Replaces the definition (name, description, features...).
     pub fn set_config(&self, config: TokenConfig) {
-        *write(&self.config) = config;
+        *write(&self.config) = Arc::new(config);
     }
 
     /// The projection to read, or `None` while it is being swapped (answer 503).

@@ -39,13 +39,13 @@ pub(crate) fn block_arg(name: &str, value: Option<i64>) -> GqlResult<Option<u64>
 /// accounts as they were after that block.
 pub(crate) struct TokenObj {
     pub(crate) entry: Arc<TokenEntry>,
-    pub(crate) config: TokenConfig,
+    pub(crate) config: Arc<TokenConfig>,
     pub(crate) at: Option<u64>,
 }
 
 impl TokenObj {
     pub(crate) fn new(entry: Arc<TokenEntry>) -> Self {
-        let config = entry.config();
+        let config = entry.shared_config();
         TokenObj {
             entry,
             config,
