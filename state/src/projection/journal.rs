@@ -122,18 +122,9 @@ impl FrameBuilder {
 
     /// Records `key`'s value before the frame, unless it was recorded already.
     pub(crate) fn record(&mut self, table: Table, key: &[u8], old: Option<&[u8]>) {
-        if !self.seen.insert((table, key.to_vec())) {
-            return;
+        if self.seen.insert((table, key.to_vec())) {
+            self.push(table, key, old);
         }
-        let mut entry = Vec::with_capacity(6 + key.len() + old.map_or(0, <[u8]>::len));
-        entry.push(table as u8);
-        entry.push(u8::from(old.is_some()));
-        entry.extend_from_slice(&(key.len() as u32).to_le_bytes());
-        entry.extend_from_slice(key);
-        if let Some(old) = old {
-            entry.extend_from_slice(old);
-        }
-        self.entries.push(entry);
     }
 
     /// Records `key`'s current value in `table` (read from `txn`), once.
@@ -145,16 +136,26 @@ impl FrameBuilder {
         key: &[u8],
         path: &Path,
     ) -> Result<(), StateError> {
-        if self.seen.contains(&(table, key.to_vec())) {
-            return Ok(());
+        if self.seen.insert((table, key.to_vec())) {
+            let old = table
+                .db(dbs)
+                .get(txn, key)
+                .map_err(|e| StateError::lmdb(path, e))?;
+            self.push(table, key, old);
         }
-        let old = table
-            .db(dbs)
-            .get(txn, key)
-            .map_err(|e| StateError::lmdb(path, e))?
-            .map(<[u8]>::to_vec);
-        self.record(table, key, old.as_deref());
         Ok(())
+    }
+
+    fn push(&mut self, table: Table, key: &[u8], old: Option<&[u8]>) {
+        let mut entry = Vec::with_capacity(6 + key.len() + old.map_or(0, <[u8]>::len));
+        entry.push(table as u8);
+        entry.push(u8::from(old.is_some()));
+        entry.extend_from_slice(&(key.len() as u32).to_le_bytes());
+        entry.extend_from_slice(key);
+        if let Some(old) = old {
+            entry.extend_from_slice(old);
+        }
+        self.entries.push(entry);
     }
 
     /// Records an account's figures before the frame.
