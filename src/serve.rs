@@ -81,7 +81,10 @@ pub(crate) async fn run(settings: Settings, banner: Option<Banner>) -> anyhow::R
         catalog.clone(),
         stop_rx.clone(),
     ));
-    let release = tokio::spawn(crate::memory::release_periodically(stop_rx.clone()));
+    let release = tokio::spawn(crate::memory::release_periodically(
+        catalog.clone(),
+        stop_rx.clone(),
+    ));
 
     shutdown_signal().await;
     info!("shutting down: no more fetching; committing the batch in hand");

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use heed::types::Bytes;
-use heed::{CommitOrAbort, Database, Env, EnvOpenOptions};
+use heed::{CommitOrAbort, Database, Env, EnvFlags, EnvOpenOptions};
 
 use crate::error::BenchError;
 
@@ -52,13 +52,21 @@ const MAP_SIZE: usize = 64 << 30;
 /// used them was dropped (heed itself refuses a second open of an open
 /// path), and nothing else touches them.
 #[allow(unsafe_code)]
-fn open_env(dir: &Path) -> Result<Env, BenchError> {
+/// With `sync_at_end`, commits do not wait for the disk and the caller
+/// syncs once at the end: how a replay writes the copy it builds.
+fn open_env(dir: &Path, sync_at_end: bool) -> Result<Env, BenchError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| BenchError::io(format!("creating {}", dir.display()), e))?;
     let mut options = EnvOpenOptions::new();
     options.map_size(MAP_SIZE).max_dbs(MAX_DBS);
     // SAFETY: see the doc comment: a directory only this function opens.
-    unsafe { options.open(dir) }.map_err(|e| BenchError::failed("opening an LMDB environment", e))
+    unsafe {
+        if sync_at_end {
+            options.flags(EnvFlags::NO_SYNC);
+        }
+        options.open(dir)
+    }
+    .map_err(|e| BenchError::failed("opening an LMDB environment", e))
 }
 
 fn lmdb(context: &str) -> impl Fn(heed::Error) -> BenchError + '_ {
@@ -73,7 +81,7 @@ pub(crate) fn read_all(dir: &Path) -> Result<Rows, BenchError> {
             event.wait_timeout(std::time::Duration::from_secs(30));
         }
     }
-    let env = open_env(dir)?;
+    let env = open_env(dir, false)?;
     let rtxn = env.read_txn().map_err(lmdb("reading the projection"))?;
     let read = env.open_databases_and_commit(rtxn, |opener, rtxn| {
         let main: Database<Bytes, Bytes> = opener
@@ -112,9 +120,10 @@ pub(crate) fn read_all(dir: &Path) -> Result<Rows, BenchError> {
 }
 
 /// Writes `rows` into a fresh environment in `dir` with plain `put`s,
-/// committing `commits` times; returns the seconds it took.
+/// committing `commits` times and syncing once at the end (as the replay
+/// does); returns the seconds it took.
 pub(crate) fn put_loop(dir: &Path, rows: &Rows, commits: u64) -> Result<f64, BenchError> {
-    let env = open_env(dir)?;
+    let env = open_env(dir, true)?;
     if rows.dbs.len() > MAX_DBS as usize {
         return Err(BenchError::Check(
             "the projection has too many databases".into(),

@@ -1,6 +1,8 @@
 //! Re-applying a stretch of the log to a projection, and finding block
 //! boundaries in the log.
 
+use crossbeam_channel::{Receiver, Sender};
+use state::projection::Undo;
 use state::{BlockRef, EventLog, LogRecord, Projection};
 
 use crate::error::ReplayError;
@@ -8,6 +10,12 @@ use crate::error::ReplayError;
 /// How many log records one LMDB transaction applies at most (give or take
 /// the rest of a block: transactions end at block boundaries).
 pub(crate) const CHUNK_RECORDS: usize = 50_000;
+
+/// Records the reading thread hands over at a time.
+const READ_BATCH: usize = 4_096;
+
+/// Batches the reading thread may be ahead by (about 16k records).
+const READ_AHEAD_BATCHES: usize = 4;
 
 /// Where the projection should stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,8 +29,10 @@ pub(crate) enum Stop {
 
 /// Applies log records `[from, to)` to `projection`, which must stand at
 /// `from`, in transactions that each end at a block boundary. `to` must be
-/// a block boundary (right after a `BlockEnd`). Reports progress as
-/// (records applied, records in the range). Returns the records applied.
+/// a block boundary (right after a `BlockEnd`). Transactions that end below
+/// block `undo_from` are not recorded in the undo journal (0: all are).
+/// Reports progress as (records applied, records in the range). Returns the
+/// records applied.
 pub(crate) fn reapply(
     log: &EventLog,
     projection: &Projection,
@@ -30,6 +40,7 @@ pub(crate) fn reapply(
     to: u64,
     progress: &dyn Fn(u64, u64),
     stop: Stop,
+    undo_from: u64,
 ) -> Result<u64, ReplayError> {
     let total = to.saturating_sub(from);
     progress(0, total);
@@ -37,34 +48,85 @@ pub(crate) fn reapply(
         return Ok(0);
     }
     let midway = from + total / 2;
-    let mut chunk = Vec::new();
-    let mut position = from;
-    for record in log.read_from_record(from)? {
-        if position >= to {
-            break;
-        }
-        let record = record?;
-        let ends_block = matches!(record, LogRecord::BlockEnd(_));
-        chunk.push(record);
-        position += 1;
-        let full = chunk.len() >= CHUNK_RECORDS;
-        let stop_here = stop == Stop::Midway && position > midway;
-        if ends_block && (full || stop_here || position == to) {
-            projection.apply(&chunk, position)?;
-            chunk.clear();
-            progress(position - from, total);
-            if stop_here {
-                return Ok(position - from);
+    std::thread::scope(|scope| {
+        let (records, spent) = read_ahead(scope, log, from, to)?;
+        let mut chunk = Vec::new();
+        let mut position = from;
+        for batch in records.iter() {
+            for record in batch? {
+                let ends_block = matches!(record, LogRecord::BlockEnd(_));
+                let record_block = record.block();
+                chunk.push(record);
+                position += 1;
+                let full = chunk.len() >= CHUNK_RECORDS;
+                let stop_here = stop == Stop::Midway && position > midway;
+                if ends_block && (full || stop_here || position == to) {
+                    let undo = if record_block < undo_from {
+                        Undo::Skip
+                    } else {
+                        Undo::Record
+                    };
+                    projection.apply_with(&chunk, position, undo)?;
+                    // Freeing the records' strings is the reader's job, off this thread.
+                    let _ = spent.try_send(std::mem::take(&mut chunk));
+                    progress(position - from, total);
+                    if stop_here {
+                        return Ok(position - from);
+                    }
+                }
             }
         }
-    }
-    if !chunk.is_empty() {
-        // The range did not end at a block boundary (callers never ask for
-        // that): apply what there is so the projection matches the log.
-        projection.apply(&chunk, position)?;
-        progress(position - from, total);
-    }
-    Ok(position - from)
+        if !chunk.is_empty() {
+            // The range did not end at a block boundary (callers never ask for
+            // that): apply what there is so the projection matches the log.
+            projection.apply(&chunk, position)?;
+            progress(position - from, total);
+        }
+        Ok(position - from)
+    })
+}
+
+/// Records read from the log by a thread of their own, so reading and
+/// decompressing overlap with applying.
+type Batches = Receiver<Result<Vec<LogRecord>, state::StateError>>;
+
+/// Starts the thread that reads log records `[from, to)` in batches of
+/// [`READ_BATCH`]. It also drops the applied chunks sent back on the second
+/// channel, and ends when the range is read or the batches' receiver is gone.
+fn read_ahead<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    log: &'scope EventLog,
+    from: u64,
+    to: u64,
+) -> Result<(Batches, Sender<Vec<LogRecord>>), ReplayError> {
+    let mut reader = log.read_from_record(from)?;
+    let (batches, records) = crossbeam_channel::bounded(READ_AHEAD_BATCHES);
+    let (spent, applied) = crossbeam_channel::bounded::<Vec<LogRecord>>(2);
+    scope.spawn(move || {
+        let mut position = from;
+        while position < to {
+            let mut batch = Vec::with_capacity(READ_BATCH);
+            while position < to && batch.len() < READ_BATCH {
+                match reader.next() {
+                    Some(Ok(record)) => batch.push(record),
+                    Some(Err(e)) => {
+                        let _ = batches.send(Err(e));
+                        return;
+                    }
+                    None => break,
+                }
+                position += 1;
+            }
+            let ended = batch.len() < READ_BATCH && position < to;
+            if batches.send(Ok(batch)).is_err() || ended {
+                return;
+            }
+            while let Ok(done) = applied.try_recv() {
+                drop(done);
+            }
+        }
+    });
+    Ok((records, spent))
 }
 
 /// The last block boundary at or below `block`, searching the log from

@@ -10,6 +10,7 @@
 
 use std::fs;
 
+use state::projection::ProjectionOptions;
 use state::{BlockRef, Projection};
 
 use crate::checkpoint::{check_fits_log, check_restored};
@@ -75,8 +76,8 @@ impl TokenRuntime {
             check_fits_log(&symbol, &w.log, c)?;
         }
         let start = base.as_ref().map_or(0, |c| c.log_records);
-        let end = match to_block {
-            None => w.log.position().records,
+        let (end, last_block) = match to_block {
+            None => (w.log.position().records, w.log.position().last_block),
             Some(block) => {
                 if let Some(c) = base.as_ref().filter(|c| c.block > block) {
                     return Err(ReplayError::BlockBelowCheckpoint {
@@ -93,13 +94,14 @@ impl TokenRuntime {
                         last,
                     });
                 }
-                boundary_at_or_below(&w.log, start, block)?.0
+                let (end, last) = boundary_at_or_below(&w.log, start, block)?;
+                (end, last.map(|b| b.num))
             }
         };
         let work = self.ctx.replay_dir();
         fsutil::remove_dir(&work)?;
         fsutil::create_dir(&work)?;
-        let built = self.build(&w, base.as_ref(), start, end, progress);
+        let built = self.build(&w, base.as_ref(), start, end, last_block, progress);
         let records = match built {
             Ok(records) => records,
             Err(e) => {
@@ -131,6 +133,7 @@ impl TokenRuntime {
         base: Option<&crate::CheckpointInfo>,
         start: u64,
         end: u64,
+        last_block: Option<u64>,
         progress: &dyn Fn(u64, u64),
     ) -> Result<u64, ReplayError> {
         let work = self.ctx.replay_dir();
@@ -138,11 +141,32 @@ impl TokenRuntime {
             self.ctx.store.materialize(c, &work)?;
         }
         let records = {
-            let projection = Projection::open(&work, &self.entry.config())?;
+            let config = self.entry.config();
+            // The copy is fsynced as a whole before the swap, and thrown
+            // away if the build stops: its commits need not wait for the disk.
+            let options = ProjectionOptions {
+                history_blocks: config.history_blocks,
+                sync_commits: false,
+                ..ProjectionOptions::default()
+            };
+            let projection = Projection::open_with(&work, &config, &options)?;
             if let Some(c) = base {
                 check_restored(&self.ctx.symbol, &projection, c)?;
             }
-            reapply(&w.log, &projection, start, end, progress, Stop::AtEnd)?
+            // Frames of blocks the journal's window has left behind would
+            // only be written to be pruned again.
+            let undo_from = last_block
+                .unwrap_or(0)
+                .saturating_sub(projection.undo_blocks());
+            reapply(
+                &w.log,
+                &projection,
+                start,
+                end,
+                progress,
+                Stop::AtEnd,
+                undo_from,
+            )?
         };
         self.ctx.wait_closed(&work)?;
         fsutil::sync_file(&work.join("data.mdb"))?;

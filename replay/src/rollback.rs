@@ -332,7 +332,7 @@ fn finish(
     } else {
         Stop::AtEnd
     };
-    let reapplied = reapply(&w.log, &projection, from, end, &|_, _| {}, stop)?;
+    let reapplied = reapply(&w.log, &projection, from, end, &|_, _| {}, stop, 0)?;
     if stop == Stop::Midway {
         return Err(ReplayError::SimulatedCrash(CrashPoint::RollbackMidReapply));
     }

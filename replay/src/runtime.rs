@@ -474,7 +474,7 @@ pub(crate) fn catch_up(
         return Ok(());
     }
     info!(token = %symbol, records = logged - applied, "re-applying the log tail the projection misses");
-    reapply(log, projection, applied, logged, &|_, _| {}, Stop::AtEnd)?;
+    reapply(log, projection, applied, logged, &|_, _| {}, Stop::AtEnd, 0)?;
     Ok(())
 }
 

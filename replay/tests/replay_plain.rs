@@ -186,3 +186,52 @@ fn checkpoints_are_taken_at_block_boundaries_with_their_metadata() {
         vec!["TEST", "TEST/log", "TEST/state"]
     );
 }
+
+/// A replay from genesis writes no undo frames for the transactions the
+/// journal's window (1,200 blocks) leaves behind, yet a rollback within the
+/// window still undoes through the journal, and one below it restores a
+/// checkpoint; both end exactly where a fresh token fed the log would.
+#[test]
+fn after_a_replay_the_journal_still_reaches_back_its_window() {
+    const LONG: u64 = 24_000;
+    let dir = tempfile::tempdir().unwrap();
+    let backend = plain(dir.path());
+    let rt = open(&backend, policy(5_000));
+    let batches = batches(1, LONG, 5, 400, 23);
+    feed(&rt, &batches);
+    let all: Vec<LogRecord> = batches.concat();
+    // More than one replay transaction (50,000 records), so the first is
+    // applied without undo frames.
+    assert!(all.len() > 60_000, "{} records", all.len());
+    let expected = live(&rt);
+    rt.replay(None, None, &|_, _| {}).unwrap();
+    assert_eq!(live(&rt), expected);
+
+    let within = LONG - 1_000;
+    let report = rt
+        .rollback_with(within, replay::RollbackSource::Auto)
+        .unwrap();
+    assert_eq!(report.via, replay::RollbackVia::Journal, "{report:?}");
+    let keep = boundary(&all, within);
+    let reference_dir = dir.path().join("reference");
+    assert_eq!(
+        live(&rt),
+        readable(&reference(&reference_dir, &all[..keep]))
+    );
+
+    // Inside the first replay transaction, which wrote no frames. (The
+    // journal may reach further back than the window: to the start of the
+    // oldest transaction it keeps, here the second one.)
+    let beyond = 16_000;
+    assert!(boundary(&all, beyond) < 50_000);
+    let report = rt
+        .rollback_with(beyond, replay::RollbackSource::Auto)
+        .unwrap();
+    assert_eq!(report.via, replay::RollbackVia::Checkpoint, "{report:?}");
+    let keep = boundary(&all, beyond);
+    let reference_dir = dir.path().join("reference-2");
+    assert_eq!(
+        live(&rt),
+        readable(&reference(&reference_dir, &all[..keep]))
+    );
+}

@@ -8,7 +8,7 @@ mod contract_support;
 
 use contract_support::*;
 use proptest::prelude::*;
-use state::projection::{Meta, ProjectionOptions, RawTables};
+use state::projection::{Meta, ProjectionOptions, RawTables, Undo};
 use state::{LogRecord, Projection, TokenConfig};
 
 fn cfg() -> TokenConfig {
@@ -23,6 +23,7 @@ fn open(dir: &std::path::Path, undo_blocks: u64, history_blocks: Option<u64>) ->
         map_size: 1 << 28,
         undo_blocks,
         history_blocks,
+        ..ProjectionOptions::default()
     };
     Projection::open_with(dir, &cfg(), &options).expect("opens")
 }
@@ -225,4 +226,64 @@ fn ten_blocks_from(p: &Projection, from: u64) {
         ];
         p.apply(&batch, block * 2).expect("applies");
     }
+}
+
+/// The batch of block `block` (a transfer to bob), standing at `block - 1`.
+fn block_batch(block: u64) -> Vec<LogRecord> {
+    vec![
+        LogRecord::Op(op_at(
+            block,
+            0,
+            0,
+            "send",
+            "alice",
+            Auth::Active,
+            r#"{"to":"bob","amount":7}"#,
+        )),
+        end(block),
+    ]
+}
+
+#[test]
+fn a_batch_applied_without_undo_ends_the_journals_reach_there() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let skipped = open(dir.path(), 100, None);
+    let reference_dir = tempfile::tempdir().expect("tempdir");
+    let reference = open(reference_dir.path(), 100, None);
+    let mut at_six = None;
+    for block in 1..=10u64 {
+        let undo = if (4..=5).contains(&block) {
+            Undo::Skip
+        } else {
+            Undo::Record
+        };
+        skipped
+            .apply_with(&block_batch(block), block * 2, undo)
+            .expect("applies");
+        reference
+            .apply(&block_batch(block), block * 2)
+            .expect("applies");
+        if block == 6 {
+            at_six = Some(picture(&skipped));
+        }
+    }
+    // What is applied does not depend on the journal.
+    let (now, reference_now) = (picture(&skipped), picture(&reference));
+    assert_eq!(now.meta, reference_now.meta);
+    assert_eq!(now.books, reference_now.books);
+
+    // Blocks 5 and up are reachable: the frames from block 6's batch on.
+    assert_eq!(skipped.unwind_base(5).expect("plans"), Some(10));
+    assert_eq!(skipped.unwind_base(8).expect("plans"), Some(16));
+    // Below the skipped batches the frames are gone, not stepped over.
+    assert_eq!(skipped.unwind_base(4).expect("plans"), None);
+    assert_eq!(skipped.unwind_base(1).expect("plans"), None);
+    assert_eq!(skipped.unwind_to(4).expect("answers"), None);
+    assert_eq!(picture(&skipped), now, "a refused unwind changes nothing");
+
+    // Within reach, the unwind restores exactly what stood there.
+    assert_eq!(skipped.unwind_to(12).expect("unwinds"), Some(12));
+    assert_eq!(Some(picture(&skipped)), at_six);
+    // The same batches, all recorded, reach back to the first.
+    assert_eq!(reference.unwind_base(1).expect("plans"), Some(2));
 }

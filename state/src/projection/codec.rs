@@ -104,10 +104,25 @@ pub(crate) fn trx_key(out: &mut Vec<u8>, trx_id: &str) {
 
 /// True (and `raw` filled) when `trx_id` is 40 lowercase hex characters.
 fn hex_trx_id(trx_id: &str, raw: &mut [u8; 20]) -> bool {
-    let lower_hex = trx_id
-        .bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    trx_id.len() == 40 && lower_hex && hex::decode_to_slice(trx_id, raw).is_ok()
+    /// A lowercase hex digit's value: ids in another form keep their text.
+    fn nibble(b: u8) -> Option<u8> {
+        match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            _ => None,
+        }
+    }
+    if trx_id.len() != 40 {
+        return false;
+    }
+    // Called three times per operation (index key, transfer, outcome): one pass.
+    for (out, pair) in raw.iter_mut().zip(trx_id.as_bytes().chunks_exact(2)) {
+        match (nibble(pair[0]), nibble(pair[1])) {
+            (Some(high), Some(low)) => *out = (high << 4) | low,
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// Value of the transaction index: where the transaction's operations start
@@ -425,5 +440,19 @@ mod tests {
         assert_ne!(a, b);
         trx_key(&mut b, &"x".repeat(600));
         assert_eq!(b.len(), 33);
+    }
+
+    proptest::proptest! {
+        /// Only 40 lowercase hex digits are stored as 20 bytes, and those
+        /// bytes are the id's value.
+        #[test]
+        fn hex_trx_ids_decode_exactly_the_lowercase_40_digit_ones(id in "[0-9a-fA-Fg]{38,42}") {
+            let mut raw = [0u8; 20];
+            let lower = id.len() == 40 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            proptest::prop_assert_eq!(hex_trx_id(&id, &mut raw), lower);
+            if lower {
+                proptest::prop_assert_eq!(raw.to_vec(), hex::decode(&id).expect("hex"));
+            }
+        }
     }
 }

@@ -29,6 +29,10 @@ pub struct ProjectionOptions {
     /// of them undoes what the blocks above changed, at a cost proportional
     /// to those changes (further back, a rollback restores a checkpoint).
     pub undo_blocks: u64,
+    /// Whether a commit returns only once it is on disk (the default). A
+    /// replay turns this off for the copy it builds: that copy is fsynced
+    /// once before it is swapped in, and thrown away if the build stops.
+    pub sync_commits: bool,
 }
 
 /// Default of [`ProjectionOptions::undo_blocks`]: an hour of Hive blocks.
@@ -40,6 +44,7 @@ impl Default for ProjectionOptions {
             map_size: DEFAULT_MAP_SIZE,
             history_blocks: None,
             undo_blocks: DEFAULT_UNDO_BLOCKS,
+            sync_commits: true,
         }
     }
 }
@@ -99,9 +104,15 @@ pub(crate) fn open_env(dir: &Path, options: &ProjectionOptions) -> heed::Result<
     //   (architecture.md: "close and reopen the environment").
     // NO_META_SYNC keeps every commit atomic and consistent; an OS crash can
     // lose the last commits, which recovery re-applies from the event log
-    // (the log is fsynced before each apply).
+    // (the log is fsynced before each apply). NO_SYNC is only asked for by a
+    // replay's work copy, which is fsynced as a whole before it is used.
+    let flags = if options.sync_commits {
+        EnvFlags::NO_META_SYNC
+    } else {
+        EnvFlags::NO_SYNC
+    };
     unsafe {
-        builder.flags(EnvFlags::NO_META_SYNC);
+        builder.flags(flags);
         builder.open(dir)
     }
 }

@@ -14,7 +14,6 @@
 //!
 //! A read as of N is the last row at or below N: one B-tree seek.
 
-use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use heed::RwTxn;
@@ -114,13 +113,27 @@ fn corrupt(path: &std::path::Path, what: &str, e: DecodeError) -> StateError {
     }
 }
 
-/// History rows of one write transaction, coalesced to one per (account,
-/// block) and per block: the last write wins.
+/// Notes `state` as `rows`' figures after `block`: rows come in block
+/// order, and the last write within a block wins.
+pub(crate) fn push_row(
+    rows: &mut Vec<(BlockNum, AccountState)>,
+    block: BlockNum,
+    state: &AccountState,
+) {
+    match rows.last_mut() {
+        Some((last, figures)) if *last == block => *figures = *state,
+        _ => rows.push((block, *state)),
+    }
+}
+
+/// The block the history of one write transaction is at, and its totals
+/// rows (one per block, the last write wins). The account rows live with
+/// the ledger's cached accounts (see [`push_row`]), which saves keeping a
+/// second map keyed by name.
 #[derive(Debug, Default)]
 pub(crate) struct HistoryBuffer {
     block: BlockNum,
-    accounts: BTreeMap<(String, BlockNum), AccountState>,
-    totals: BTreeMap<BlockNum, Totals>,
+    totals: Vec<(BlockNum, Totals)>,
 }
 
 impl HistoryBuffer {
@@ -128,56 +141,70 @@ impl HistoryBuffer {
         self.block = block;
     }
 
-    pub(crate) fn account(&mut self, name: &str, state: &AccountState) {
-        self.accounts.insert((name.to_string(), self.block), *state);
+    /// The block the effects being applied belong to.
+    pub(crate) fn block(&self) -> BlockNum {
+        self.block
     }
 
     pub(crate) fn totals(&mut self, supply: u128, holders: u64) {
-        self.totals.insert(self.block, Totals { supply, holders });
+        let totals = Totals { supply, holders };
+        match self.totals.last_mut() {
+            Some((block, last)) if *block == self.block => *last = totals,
+            _ => self.totals.push((self.block, totals)),
+        }
     }
 
-    /// Writes the rows in key order; with `expiry`, also notes which older
-    /// row each new one supersedes. With a `journal`, rows the frame may
-    /// overwrite (blocks it did not start) are noted first.
-    pub(crate) fn flush(
+    /// Writes `accounts`' rows (accounts in name order, each one's rows in
+    /// block order: key order) and the totals rows; with `expiry`, also
+    /// notes which older row each new one supersedes. With a `journal`,
+    /// rows the frame may overwrite (blocks it did not start) are noted first.
+    pub(crate) fn flush<'a>(
         &mut self,
         txn: &mut RwTxn<'_>,
         dbs: &Dbs,
         path: &std::path::Path,
         expiry: bool,
         mut journal: Option<&mut FrameBuilder>,
+        accounts: impl Iterator<Item = (&'a str, &'a [(BlockNum, AccountState)])>,
     ) -> Result<(), StateError> {
         let lmdb = |e| StateError::lmdb(path, e);
         let mut key = Vec::with_capacity(64);
         let mut other = Vec::with_capacity(64);
-        let mut previous: Option<(&str, BlockNum)> = None;
-        let accounts = std::mem::take(&mut self.accounts);
-        for ((name, block), state) in &accounts {
-            history_key(&mut key, name, *block);
-            if expiry {
-                let superseded = match previous {
-                    Some((prev_name, prev_block)) if prev_name == name => Some(prev_block),
-                    _ => previous_row(txn, dbs.history, &key, name, path)?,
-                };
-                if let Some(row) = superseded {
-                    expiry_key(&mut other, *block, name, row);
-                    if let Some(journal) = journal.as_deref_mut() {
-                        if *block <= journal.touched_through {
-                            journal.record_current(txn, dbs, Table::HistoryExpiry, &other, path)?;
+        for (name, rows) in accounts {
+            let mut previous: Option<BlockNum> = None;
+            for (block, state) in rows {
+                history_key(&mut key, name, *block);
+                if expiry {
+                    let superseded = match previous {
+                        Some(row) => Some(row),
+                        None => previous_row(txn, dbs.history, &key, name, path)?,
+                    };
+                    if let Some(row) = superseded {
+                        expiry_key(&mut other, *block, name, row);
+                        if let Some(journal) = journal.as_deref_mut() {
+                            if *block <= journal.touched_through {
+                                journal.record_current(
+                                    txn,
+                                    dbs,
+                                    Table::HistoryExpiry,
+                                    &other,
+                                    path,
+                                )?;
+                            }
                         }
+                        dbs.history_expiry.put(txn, &other, &[]).map_err(lmdb)?;
                     }
-                    dbs.history_expiry.put(txn, &other, &[]).map_err(lmdb)?;
                 }
-            }
-            if let Some(journal) = journal.as_deref_mut() {
-                if *block <= journal.touched_through {
-                    journal.record_current(txn, dbs, Table::History, &key, path)?;
+                if let Some(journal) = journal.as_deref_mut() {
+                    if *block <= journal.touched_through {
+                        journal.record_current(txn, dbs, Table::History, &key, path)?;
+                    }
                 }
+                dbs.history
+                    .put(txn, &key, &codec::encode_account(state))
+                    .map_err(lmdb)?;
+                previous = Some(*block);
             }
-            dbs.history
-                .put(txn, &key, &codec::encode_account(state))
-                .map_err(lmdb)?;
-            previous = Some((name, *block));
         }
         for (block, totals) in std::mem::take(&mut self.totals) {
             if let Some(journal) = journal.as_deref_mut() {

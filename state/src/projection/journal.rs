@@ -475,6 +475,16 @@ fn decode_entry<'a>(entry: &'a [u8], path: &Path) -> Result<Entry<'a>, StateErro
     Ok((table, key, old))
 }
 
+/// Drops every frame: the journal then reaches back to the next batch applied.
+pub(crate) fn clear(txn: &mut RwTxn<'_>, dbs: &Dbs, path: &Path) -> Result<(), StateError> {
+    if oldest_frame(txn, dbs, path)?.is_some() {
+        dbs.journal
+            .clear(txn)
+            .map_err(|e| StateError::lmdb(path, e))?;
+    }
+    Ok(())
+}
+
 /// Drops the oldest frames a rollback to `limit` or above no longer needs:
 /// those older than the newest frame that starts at a block boundary at or
 /// below `limit` (the base such a rollback would unwind to).

@@ -42,11 +42,23 @@ mod env;
 mod history;
 mod journal;
 mod meta;
+mod pages;
 mod read;
 mod store;
 
 pub use env::{ProjectionOptions, DEFAULT_MAP_SIZE, DEFAULT_UNDO_BLOCKS};
 pub use history::MAX_HISTORICAL_RICHLIST_ACCOUNTS;
+
+/// Whether [`Projection::apply_with`] records a batch in the undo journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undo {
+    /// The batch can be unwound later (what [`Projection::apply`] does).
+    Record,
+    /// The batch cannot be unwound: no frame is written, and the frames of
+    /// earlier batches are dropped, since an unwind cannot step over it.
+    /// Rollbacks below it restore a checkpoint instead.
+    Skip,
+}
 
 use env::Dbs;
 use history::HISTORY_LAYOUT;
@@ -213,6 +225,8 @@ struct Inner {
     path: PathBuf,
     history_blocks: Option<u64>,
     undo_blocks: u64,
+    /// When this process last gave back the map's pages (see `pages`).
+    pages_released: std::sync::Mutex<std::time::Instant>,
 }
 
 impl fmt::Debug for Projection {
@@ -254,6 +268,7 @@ impl Projection {
                 path: dir.to_path_buf(),
                 history_blocks: options.history_blocks,
                 undo_blocks: options.undo_blocks,
+                pages_released: std::sync::Mutex::new(std::time::Instant::now()),
             }),
         };
         projection.init()?;
@@ -345,7 +360,8 @@ impl Projection {
     }
 
     /// Applies log records in one write transaction and records that the
-    /// projection now stands at log position `log_records_after`.
+    /// projection now stands at log position `log_records_after`. The batch
+    /// can be undone later ([`Undo::Record`]).
     ///
     /// Records must continue where the projection stands (operations in
     /// strictly increasing chain order, nothing in a completed block);
@@ -355,6 +371,19 @@ impl Projection {
         &self,
         records: &[LogRecord],
         log_records_after: u64,
+    ) -> Result<ApplySummary, StateError> {
+        self.apply_with(records, log_records_after, Undo::Record)
+    }
+
+    /// [`Projection::apply`], saying whether the batch goes in the undo
+    /// journal. A replay skips it for batches older than the journal's
+    /// window would keep anyway: their frames would only be written to be
+    /// pruned.
+    pub fn apply_with(
+        &self,
+        records: &[LogRecord],
+        log_records_after: u64,
+        undo: Undo,
     ) -> Result<ApplySummary, StateError> {
         let inner = &*self.inner;
         let mut wtxn = inner.env.write_txn().map_err(|e| self.lmdb(e))?;
@@ -370,19 +399,23 @@ impl Projection {
                 &inner.dbs,
                 &inner.path,
                 inner.history_blocks.is_some(),
-                Some(FrameBuilder::new(&before)),
+                (undo == Undo::Record).then(|| FrameBuilder::new(&before)),
             );
             let summary = apply_records(&mut ledger, &mut stored.books, &inner.config, records)?;
             ledger.flush()?;
             (summary, ledger.into_journal())
         };
-        if let Some(frame) = frame {
-            frame.write(&mut wtxn, &inner.dbs, &inner.path, &before)?;
-            stored.journal_next = before.journal_next.saturating_add(1);
-        }
-        if let Some(cursor) = &stored.books.cursor {
-            let limit = cursor.num.saturating_sub(inner.undo_blocks);
-            journal::prune(&mut wtxn, &inner.dbs, &inner.path, limit)?;
+        match frame {
+            Some(frame) => {
+                frame.write(&mut wtxn, &inner.dbs, &inner.path, &before)?;
+                stored.journal_next = before.journal_next.saturating_add(1);
+                if let Some(cursor) = &stored.books.cursor {
+                    let limit = cursor.num.saturating_sub(inner.undo_blocks);
+                    journal::prune(&mut wtxn, &inner.dbs, &inner.path, limit)?;
+                }
+            }
+            // Frames below a batch that has none could never be reached.
+            None => journal::clear(&mut wtxn, &inner.dbs, &inner.path)?,
         }
         if let (Some(keep), Some(cursor)) = (inner.history_blocks, &stored.books.cursor) {
             let horizon = cursor.num.saturating_sub(keep);
@@ -394,7 +427,39 @@ impl Projection {
         stored.log_records = log_records_after;
         meta::store(&mut wtxn, &inner.dbs, &inner.path, &stored)?;
         wtxn.commit().map_err(|e| self.lmdb(e))?;
+        self.release_pages_if_due();
         Ok(summary)
+    }
+
+    /// Gives back the pages of the LMDB map this process has read, so they
+    /// stop counting in its resident memory (they stay in the page cache;
+    /// the next read maps them again). Returns the bytes of map released.
+    /// Applies do it by themselves at most once a second; a process that
+    /// only reads may call it from time to time.
+    pub fn release_pages(&self) -> Result<u64, StateError> {
+        let file = self.inner.path.join("data.mdb");
+        pages::release_mapped(&file).map_err(|e| StateError::io(&file, e))
+    }
+
+    fn release_pages_if_due(&self) {
+        let Ok(mut last) = self.inner.pages_released.try_lock() else {
+            return; // another thread is releasing them right now
+        };
+        if last.elapsed() < pages::RELEASE_EVERY {
+            return;
+        }
+        *last = std::time::Instant::now();
+        drop(last);
+        if let Err(e) = self.release_pages() {
+            // Only memory accounting is at stake: keep applying.
+            tracing::debug!(error = %e, "could not release the projection's mapped pages");
+        }
+    }
+
+    /// How many blocks back the undo journal reaches
+    /// ([`ProjectionOptions::undo_blocks`]).
+    pub fn undo_blocks(&self) -> u64 {
+        self.inner.undo_blocks
     }
 
     /// Where an unwind to `block` would start reading the log: a log

@@ -2,11 +2,12 @@
 //!
 //! Accounts are cached for the length of the transaction and written back
 //! once, with their rich-list entry, by [`LmdbLedger::flush`]: an account
-//! touched by many operations of a batch costs one write. The transaction
-//! index and the per-account transfer index (which the contract never reads
-//! back) are
-//! buffered too and written in key order at the flush: sorted puts walk the
-//! B-tree along hot pages instead of jumping to a random leaf each time.
+//! touched by many operations of a batch costs one write. Each cached
+//! account also carries its history rows and its per-account transfer index
+//! entries, which arrive in chain order and so come out in key order
+//! without a sort. The transaction index (which the contract never reads
+//! back) is buffered and sorted at the flush. Sorted puts walk the B-tree
+//! along hot pages instead of jumping to a random leaf each time.
 //! What ends up on disk depends only on what was written, never on the order
 //! of writes. Every account change also goes to the history index, keyed by
 //! the block the engine says the effects belong to.
@@ -23,26 +24,33 @@ use crate::error::StateError;
 use crate::op::TokenOp;
 use crate::projection::codec::{self, DecodeError};
 use crate::projection::env::Dbs;
-use crate::projection::history::HistoryBuffer;
+use crate::projection::history::{push_row, HistoryBuffer};
 use crate::projection::journal::{FrameBuilder, Table};
 use crate::projection::AccountState;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Cached {
     stored: AccountState,
     current: AccountState,
     /// Written by the contract (and so in the history and the journal).
     touched: bool,
+    /// The figures after each block of this transaction that wrote them:
+    /// the account's history rows, kept here rather than in a map of their
+    /// own so a write costs one lookup.
+    rows: Vec<(BlockNum, AccountState)>,
+    /// The account's entries in the per-account transfer index (transfer
+    /// key, direction), in chain order: kept per account, they come out in
+    /// key order without a sort.
+    transfers: Vec<([u8; codec::TRANSFER_KEY_LEN], u8)>,
 }
 
 pub(crate) struct LmdbLedger<'t, 'e> {
     txn: &'t mut RwTxn<'e>,
     dbs: &'t Dbs,
     path: &'t Path,
-    cache: HashMap<String, Cached>,
+    cache: HashMap<String, Cached, foldhash::fast::RandomState>,
     trxs: Deferred,
     last_trx: Option<[u8; 12]>,
-    account_transfers: Deferred,
     history: HistoryBuffer,
     /// Whether history rows note what they supersede (retention is on).
     history_expiry: bool,
@@ -72,8 +80,10 @@ impl Deferred {
     fn sorted(&mut self) -> impl Iterator<Item = (&[u8], &[u8])> {
         let bytes = &self.bytes;
         let key = |&(start, key_len, _): &(usize, usize, usize)| &bytes[start..start + key_len];
-        // A stable sort keeps the order of writes to the same key, so the last one wins.
-        self.entries.sort_by(|a, b| key(a).cmp(key(b)));
+        // Ties go by position in the buffer, which keeps the order of writes
+        // to the same key (the last one wins) without a slower stable sort.
+        self.entries
+            .sort_unstable_by(|a, b| key(a).cmp(key(b)).then(a.0.cmp(&b.0)));
         self.entries
             .iter()
             .map(move |&(start, key_len, value_len)| {
@@ -97,10 +107,9 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
             txn,
             dbs,
             path,
-            cache: HashMap::new(),
+            cache: HashMap::default(),
             trxs: Deferred::default(),
             last_trx: None,
-            account_transfers: Deferred::default(),
             history: HistoryBuffer::default(),
             history_expiry,
             journal,
@@ -140,16 +149,16 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
     pub(crate) fn flush(&mut self) -> Result<(), StateError> {
         let lmdb = |e| StateError::lmdb(self.path, e);
         let cache = std::mem::take(&mut self.cache);
+        let mut touched: Vec<(String, Cached)> = cache
+            .into_iter()
+            .filter(|(_, c)| c.touched || !c.transfers.is_empty())
+            .collect();
+        touched.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         if let Some(journal) = &mut self.journal {
-            for (name, cached) in cache.iter().filter(|(_, c)| c.touched) {
+            for (name, cached) in touched.iter().filter(|(_, c)| c.touched) {
                 journal.record_account(name, &cached.stored);
             }
         }
-        let mut changed: Vec<(String, Cached)> = cache
-            .into_iter()
-            .filter(|(_, c)| c.stored != c.current)
-            .collect();
-        changed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut rich_deletes = Deferred::default();
         let mut rich_puts = Deferred::default();
         for (
@@ -157,7 +166,7 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
             Cached {
                 stored, current, ..
             },
-        ) in &changed
+        ) in touched.iter().filter(|(_, c)| c.stored != c.current)
         {
             if is_empty(current) {
                 self.dbs
@@ -192,20 +201,25 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
             }
             self.dbs.trxs.put(self.txn, key, value).map_err(lmdb)?;
         }
-        for (key, value) in self.account_transfers.sorted() {
-            self.dbs
-                .account_transfers
-                .put(self.txn, key, value)
-                .map_err(lmdb)?;
+        for (name, cached) in &touched {
+            for (transfer, direction) in &cached.transfers {
+                codec::account_transfer_key(&mut self.key, name, transfer);
+                self.dbs
+                    .account_transfers
+                    .put(self.txn, &self.key, &[*direction])
+                    .map_err(lmdb)?;
+            }
         }
         self.trxs = Deferred::default();
-        self.account_transfers = Deferred::default();
         self.history.flush(
             self.txn,
             self.dbs,
             self.path,
             self.history_expiry,
             self.journal.as_mut(),
+            touched
+                .iter()
+                .map(|(name, c)| (name.as_str(), c.rows.as_slice())),
         )
     }
 }
@@ -236,6 +250,8 @@ impl Ledger for LmdbLedger<'_, '_> {
                 stored,
                 current: stored,
                 touched: false,
+                rows: Vec::new(),
+                transfers: Vec::new(),
             },
         );
         Ok(stored)
@@ -250,11 +266,12 @@ impl Ledger for LmdbLedger<'_, '_> {
         if !self.cache.contains_key(name) {
             self.account(name)?;
         }
+        let block = self.history.block();
         if let Some(cached) = self.cache.get_mut(name) {
             cached.current = *new;
             cached.touched = true;
+            push_row(&mut cached.rows, block, new);
         }
-        self.history.account(name, new);
         Ok(())
     }
 
@@ -373,8 +390,12 @@ impl Ledger for LmdbLedger<'_, '_> {
             .put_with_flags(self.txn, PutFlags::APPEND, &key, &self.value)
             .map_err(|e| StateError::lmdb(self.path, e))?;
         for (account, direction) in [(t.from, codec::SENT), (t.to, codec::RECEIVED)] {
-            codec::account_transfer_key(&mut self.key, account, &key);
-            self.account_transfers.push(&self.key, &[direction]);
+            if !self.cache.contains_key(account) {
+                self.account(account)?;
+            }
+            if let Some(cached) = self.cache.get_mut(account) {
+                cached.transfers.push((key, direction));
+            }
         }
         Ok(())
     }
