@@ -22,7 +22,7 @@ use crate::contract::books::{holding, is_empty};
 use crate::contract::{Ledger, Outcome, PowerDown, TransferRecord};
 use crate::error::StateError;
 use crate::op::TokenOp;
-use crate::projection::codec::{self, DecodeError};
+use crate::projection::codec::{self, DecodeError, StoredTrxId};
 use crate::projection::env::Dbs;
 use crate::projection::history::{push_row, HistoryBuffer};
 use crate::projection::journal::{FrameBuilder, Table};
@@ -56,6 +56,8 @@ pub(crate) struct LmdbLedger<'t, 'e> {
     history_expiry: bool,
     /// The undo journal frame of this transaction (none for the genesis).
     journal: Option<FrameBuilder>,
+    /// The last trx id given a stored form, and its bytes if hex.
+    last_trx_id: (String, Option<[u8; 20]>),
     key: Vec<u8>,
     value: Vec<u8>,
 }
@@ -113,9 +115,27 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
             history: HistoryBuffer::default(),
             history_expiry,
             journal,
+            last_trx_id: (String::new(), None),
             key: Vec::with_capacity(64),
             value: Vec::with_capacity(256),
         }
+    }
+
+    /// `trx_id` in its stored form, worked out once for the transfer, the
+    /// outcome and the index entry of the same operation.
+    fn stored_trx_id<'a>(&mut self, trx_id: &'a str) -> StoredTrxId<'a> {
+        let (last, hex) = &mut self.last_trx_id;
+        if last.as_str() == trx_id && !last.is_empty() {
+            return hex.map_or(StoredTrxId::Text(trx_id), StoredTrxId::Hex);
+        }
+        let stored = StoredTrxId::of(trx_id);
+        last.clear();
+        last.push_str(trx_id);
+        *hex = match stored {
+            StoredTrxId::Hex(raw) => Some(raw),
+            StoredTrxId::Text(_) => None,
+        };
+        stored
     }
 
     fn lmdb(&self, e: heed::Error) -> StateError {
@@ -374,9 +394,10 @@ impl Ledger for LmdbLedger<'_, '_> {
     fn record_transfer(&mut self, t: &TransferRecord<'_>) -> Result<(), StateError> {
         let op = t.op;
         let key = codec::transfer_key(op.block, op.trx_index, op.op_index);
+        let trx_id = self.stored_trx_id(&op.trx_id);
         codec::encode_transfer(
             &mut self.value,
-            &op.trx_id,
+            trx_id,
             &op.timestamp,
             t.from,
             t.to,
@@ -407,7 +428,8 @@ impl Ledger for LmdbLedger<'_, '_> {
         outcome: Outcome,
     ) -> Result<(), StateError> {
         let key = codec::transfer_key(op.block, op.trx_index, op.op_index);
-        codec::encode_outcome(&mut self.value, outcome, &op.trx_id, &op.name, sender);
+        let trx_id = self.stored_trx_id(&op.trx_id);
+        codec::encode_outcome(&mut self.value, outcome, trx_id, &op.name, sender);
         // Positions strictly increase (the engine checks it): append.
         self.dbs
             .outcomes
@@ -416,7 +438,7 @@ impl Ledger for LmdbLedger<'_, '_> {
         let position = codec::trx_position(op.block, op.trx_index);
         if self.last_trx != Some(position) {
             self.last_trx = Some(position);
-            codec::trx_key(&mut self.key, &op.trx_id);
+            codec::trx_key_of(&mut self.key, trx_id);
             self.trxs.push(&self.key, &position);
         }
         Ok(())
