@@ -207,31 +207,23 @@ fn after_a_replay_the_journal_still_reaches_back_its_window() {
     rt.replay(None, None, &|_, _| {}).unwrap();
     assert_eq!(live(&rt), expected);
 
-    let within = LONG - 1_000;
-    let report = rt
-        .rollback_with(within, replay::RollbackSource::Auto)
-        .unwrap();
-    assert_eq!(report.via, replay::RollbackVia::Journal, "{report:?}");
-    let keep = boundary(&all, within);
-    let reference_dir = dir.path().join("reference");
-    assert_eq!(
-        live(&rt),
-        readable(&reference(&reference_dir, &all[..keep]))
-    );
+    // Rolls back to `target`, expecting `via`, and compares with a fresh
+    // token fed the log up to there.
+    let check = |target: u64, via: replay::RollbackVia, name: &str| {
+        let report = rt
+            .rollback_with(target, replay::RollbackSource::Auto)
+            .unwrap();
+        assert_eq!(report.via, via, "{report:?}");
+        let keep = boundary(&all, target);
+        let reference = reference(&dir.path().join(name), &all[..keep]);
+        assert_eq!(live(&rt), readable(&reference), "rollback to {target}");
+    };
+    check(LONG - 1_000, replay::RollbackVia::Journal, "reference");
 
     // Inside the first replay transaction, which wrote no frames. (The
     // journal may reach further back than the window: to the start of the
     // oldest transaction it keeps, here the second one.)
     let beyond = 16_000;
     assert!(boundary(&all, beyond) < 50_000);
-    let report = rt
-        .rollback_with(beyond, replay::RollbackSource::Auto)
-        .unwrap();
-    assert_eq!(report.via, replay::RollbackVia::Checkpoint, "{report:?}");
-    let keep = boundary(&all, beyond);
-    let reference_dir = dir.path().join("reference-2");
-    assert_eq!(
-        live(&rt),
-        readable(&reference(&reference_dir, &all[..keep]))
-    );
+    check(beyond, replay::RollbackVia::Checkpoint, "reference-2");
 }

@@ -212,19 +212,7 @@ fn unwinding_survives_closing_and_opening_the_environment() {
 /// Blocks `from..=10` again on a projection standing at block `from - 1`.
 fn ten_blocks_from(p: &Projection, from: u64) {
     for block in from..=10u64 {
-        let batch = vec![
-            LogRecord::Op(op_at(
-                block,
-                0,
-                0,
-                "send",
-                "alice",
-                Auth::Active,
-                r#"{"to":"bob","amount":7}"#,
-            )),
-            end(block),
-        ];
-        p.apply(&batch, block * 2).expect("applies");
+        p.apply(&block_batch(block), block * 2).expect("applies");
     }
 }
 
