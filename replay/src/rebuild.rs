@@ -145,9 +145,8 @@ impl TokenRuntime {
             // The copy is fsynced as a whole before the swap, and thrown
             // away if the build stops: its commits need not wait for the disk.
             let options = ProjectionOptions {
-                history_blocks: config.history_blocks,
                 sync_commits: false,
-                ..ProjectionOptions::default()
+                ..ProjectionOptions::for_token(&config)
             };
             let projection = Projection::open_with(&work, &config, &options)?;
             if let Some(c) = base {

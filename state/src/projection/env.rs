@@ -35,6 +35,16 @@ pub struct ProjectionOptions {
     pub sync_commits: bool,
 }
 
+impl ProjectionOptions {
+    /// The defaults, with the history the token's `historyBlocks` asks for.
+    pub fn for_token(config: &crate::TokenConfig) -> Self {
+        ProjectionOptions {
+            history_blocks: config.history_blocks,
+            ..ProjectionOptions::default()
+        }
+    }
+}
+
 /// Default of [`ProjectionOptions::undo_blocks`]: an hour of Hive blocks.
 pub const DEFAULT_UNDO_BLOCKS: u64 = 1_200;
 

@@ -243,11 +243,7 @@ impl Projection {
     /// `config` if it is new.
     /// History is kept for the token's `historyBlocks` (all of it when unset).
     pub fn open(dir: &Path, config: &TokenConfig) -> Result<Self, StateError> {
-        let options = ProjectionOptions {
-            history_blocks: config.history_blocks,
-            ..ProjectionOptions::default()
-        };
-        Projection::open_with(dir, config, &options)
+        Projection::open_with(dir, config, &ProjectionOptions::for_token(config))
     }
 
     /// [`Projection::open`] with explicit options.

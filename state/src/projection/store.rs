@@ -138,6 +138,34 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
         stored
     }
 
+    /// `name`'s entry in the account cache, read from the database on first use.
+    fn cached(&mut self, name: &str) -> Result<&mut Cached, StateError> {
+        if !self.cache.contains_key(name) {
+            let stored = match self.dbs.accounts.get(self.txn, name.as_bytes()) {
+                Ok(Some(bytes)) => {
+                    codec::decode_account(bytes).map_err(|e| self.corrupt("account record", e))?
+                }
+                Ok(None) => AccountState::default(),
+                Err(e) => return Err(self.lmdb(e)),
+            };
+            let entry = Cached {
+                stored,
+                current: stored,
+                touched: false,
+                rows: Vec::new(),
+                transfers: Vec::new(),
+            };
+            self.cache.insert(name.to_string(), entry);
+        }
+        match self.cache.get_mut(name) {
+            Some(cached) => Ok(cached),
+            None => Err(StateError::Corrupt {
+                path: self.path.to_path_buf(),
+                detail: format!("account `{name}` vanished from the ledger's cache"),
+            }),
+        }
+    }
+
     fn lmdb(&self, e: heed::Error) -> StateError {
         StateError::lmdb(self.path, e)
     }
@@ -254,27 +282,11 @@ impl Ledger for LmdbLedger<'_, '_> {
     }
 
     fn account(&mut self, name: &str) -> Result<AccountState, StateError> {
-        if let Some(cached) = self.cache.get(name) {
-            return Ok(cached.current);
+        // Most reads hit the cache: one lookup instead of `cached`'s two.
+        match self.cache.get(name) {
+            Some(cached) => Ok(cached.current),
+            None => Ok(self.cached(name)?.current),
         }
-        let stored = match self.dbs.accounts.get(self.txn, name.as_bytes()) {
-            Ok(Some(bytes)) => {
-                codec::decode_account(bytes).map_err(|e| self.corrupt("account record", e))?
-            }
-            Ok(None) => AccountState::default(),
-            Err(e) => return Err(self.lmdb(e)),
-        };
-        self.cache.insert(
-            name.to_string(),
-            Cached {
-                stored,
-                current: stored,
-                touched: false,
-                rows: Vec::new(),
-                transfers: Vec::new(),
-            },
-        );
-        Ok(stored)
     }
 
     fn put_account(
@@ -283,15 +295,11 @@ impl Ledger for LmdbLedger<'_, '_> {
         _old: &AccountState,
         new: &AccountState,
     ) -> Result<(), StateError> {
-        if !self.cache.contains_key(name) {
-            self.account(name)?;
-        }
         let block = self.history.block();
-        if let Some(cached) = self.cache.get_mut(name) {
-            cached.current = *new;
-            cached.touched = true;
-            push_row(&mut cached.rows, block, new);
-        }
+        let cached = self.cached(name)?;
+        cached.current = *new;
+        cached.touched = true;
+        push_row(&mut cached.rows, block, new);
         Ok(())
     }
 
@@ -411,12 +419,7 @@ impl Ledger for LmdbLedger<'_, '_> {
             .put_with_flags(self.txn, PutFlags::APPEND, &key, &self.value)
             .map_err(|e| StateError::lmdb(self.path, e))?;
         for (account, direction) in [(t.from, codec::SENT), (t.to, codec::RECEIVED)] {
-            if !self.cache.contains_key(account) {
-                self.account(account)?;
-            }
-            if let Some(cached) = self.cache.get_mut(account) {
-                cached.transfers.push((key, direction));
-            }
+            self.cached(account)?.transfers.push((key, direction));
         }
         Ok(())
     }
