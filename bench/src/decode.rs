@@ -52,18 +52,21 @@ pub(crate) fn figure(sizes: &Sizes) -> Result<Figure, BenchError> {
             )));
         }
     }
-    let ours = time_passes(sizes.measure, || {
-        for (start, body) in &bodies {
-            let decoded = block_range_response(body, *start, RANGE as u32, &filter);
-            black_box(decoded.map(|d| d.len()).unwrap_or(0));
-        }
-    });
-    let baseline = time_passes(sizes.measure, || {
-        for (_, body) in &bodies {
-            let value = serde_json::from_slice::<serde_json::Value>(body);
-            black_box(value.map(|v| v.is_object()).unwrap_or(false));
-        }
-    });
+    let (ours, baseline) = time_alternating(
+        sizes.measure,
+        || {
+            for (start, body) in &bodies {
+                let decoded = block_range_response(body, *start, RANGE as u32, &filter);
+                black_box(decoded.map(|d| d.len()).unwrap_or(0));
+            }
+        },
+        || {
+            for (_, body) in &bodies {
+                let value = serde_json::from_slice::<serde_json::Value>(body);
+                black_box(value.map(|v| v.is_object()).unwrap_or(false));
+            }
+        },
+    );
     let mb = |seconds_per_pass: f64| bytes as f64 / 1e6 / seconds_per_pass;
     let blocks_per_s = |seconds_per_pass: f64| blocks as f64 / seconds_per_pass;
     Ok(Figure {
@@ -88,18 +91,37 @@ pub(crate) fn figure(sizes: &Sizes) -> Result<Figure, BenchError> {
     })
 }
 
-/// Seconds one call of `pass` takes: the median of the passes run within
-/// `budget` (at least five), after one warm-up pass. The median is less
-/// swayed by the other work on this shared machine than the mean.
-pub(crate) fn time_passes(budget: Duration, mut pass: impl FnMut()) -> f64 {
-    pass();
+/// Seconds one call of `ours` and one of `baseline` take: the medians of
+/// passes run in turn (ours, baseline, ours, ...) within `budget`, at least
+/// five each, after one warm-up pass of each. Taking turns gives both the
+/// same machine: timing all of one and then all of the other let a burst of
+/// other work on this shared machine, or the allocator's state after the
+/// first, move one side alone (the baseline read 230 or 445 MB/s depending
+/// on what ran before it). The median is less swayed by such bursts than
+/// the mean.
+pub(crate) fn time_alternating(
+    budget: Duration,
+    mut ours: impl FnMut(),
+    mut baseline: impl FnMut(),
+) -> (f64, f64) {
+    ours();
+    baseline();
     let started = Instant::now();
-    let mut times = Vec::new();
-    while times.len() < 5 || started.elapsed() < budget {
-        let t = Instant::now();
-        pass();
-        times.push(t.elapsed().as_secs_f64());
+    let (mut ours_times, mut baseline_times) = (Vec::new(), Vec::new());
+    while ours_times.len() < 5 || started.elapsed() < budget {
+        ours_times.push(time_one(&mut ours));
+        baseline_times.push(time_one(&mut baseline));
     }
+    (median(ours_times), median(baseline_times))
+}
+
+fn time_one(pass: &mut impl FnMut()) -> f64 {
+    let t = Instant::now();
+    pass();
+    t.elapsed().as_secs_f64()
+}
+
+fn median(mut times: Vec<f64>) -> f64 {
     times.sort_by(f64::total_cmp);
     times[times.len() / 2]
 }

@@ -23,6 +23,7 @@ use crate::block::BlockNum;
 use crate::contract::books::holding;
 use crate::error::StateError;
 use crate::projection::codec::{self, DecodeError};
+use crate::projection::cursor_puts::CursorPuts;
 use crate::projection::env::{Dbs, Raw};
 use crate::projection::journal::{FrameBuilder, Table};
 use crate::projection::read::Reader;
@@ -165,57 +166,85 @@ impl HistoryBuffer {
         path: &std::path::Path,
         expiry: bool,
         mut journal: Option<&mut FrameBuilder>,
-        accounts: impl Iterator<Item = (&'a str, &'a [(BlockNum, AccountState)])>,
+        accounts: impl Iterator<Item = (&'a str, &'a [(BlockNum, AccountState)])> + Clone,
+    ) -> Result<(), StateError> {
+        let lmdb = |e| StateError::lmdb(path, e);
+        let mut key = Vec::with_capacity(64);
+        // Everything that reads the history table comes before the first
+        // row is written, so the rows can then go in through one cursor.
+        // The rows of one account are distinct keys, and no other account's
+        // rows change what an account's previous row is: the reads see what
+        // they saw when they were interleaved with the puts.
+        let touched_through = journal.as_ref().map(|j| j.touched_through);
+        if expiry || touched_through.is_some() {
+            for (name, rows) in accounts.clone() {
+                self.note_superseded(txn, dbs, path, expiry, journal.as_deref_mut(), name, rows)?;
+            }
+        }
+        let mut puts = CursorPuts::new(dbs.history, txn).map_err(lmdb)?;
+        for (name, rows) in accounts {
+            for (block, state) in rows {
+                history_key(&mut key, name, *block);
+                puts.put(&key, &codec::encode_account(state))
+                    .map_err(lmdb)?;
+            }
+        }
+        drop(puts);
+        let totals = std::mem::take(&mut self.totals);
+        if let Some(journal) = journal {
+            for (block, _) in totals.iter().filter(|(b, _)| Some(*b) <= touched_through) {
+                let key = block.to_be_bytes();
+                journal.record_current(txn, dbs, Table::HistoryTotals, &key, path)?;
+            }
+        }
+        let mut puts = CursorPuts::new(dbs.history_totals, txn).map_err(lmdb)?;
+        for (block, totals) in totals {
+            puts.put(&block.to_be_bytes(), &encode_totals(&totals))
+                .map_err(lmdb)?;
+        }
+        Ok(())
+    }
+
+    /// For one account's new rows: with `expiry`, notes the older row each
+    /// one supersedes; with a `journal`, records what the rows of blocks it
+    /// did not start (and their expiry notes) overwrite.
+    #[allow(clippy::too_many_arguments)]
+    fn note_superseded(
+        &self,
+        txn: &mut RwTxn<'_>,
+        dbs: &Dbs,
+        path: &std::path::Path,
+        expiry: bool,
+        mut journal: Option<&mut FrameBuilder>,
+        name: &str,
+        rows: &[(BlockNum, AccountState)],
     ) -> Result<(), StateError> {
         let lmdb = |e| StateError::lmdb(path, e);
         let mut key = Vec::with_capacity(64);
         let mut other = Vec::with_capacity(64);
-        for (name, rows) in accounts {
-            let mut previous: Option<BlockNum> = None;
-            for (block, state) in rows {
-                history_key(&mut key, name, *block);
-                if expiry {
-                    let superseded = match previous {
-                        Some(row) => Some(row),
-                        None => previous_row(txn, dbs.history, &key, name, path)?,
-                    };
-                    if let Some(row) = superseded {
-                        expiry_key(&mut other, *block, name, row);
-                        if let Some(journal) = journal.as_deref_mut() {
-                            if *block <= journal.touched_through {
-                                journal.record_current(
-                                    txn,
-                                    dbs,
-                                    Table::HistoryExpiry,
-                                    &other,
-                                    path,
-                                )?;
-                            }
-                        }
-                        dbs.history_expiry.put(txn, &other, &[]).map_err(lmdb)?;
+        let mut previous: Option<BlockNum> = None;
+        for (block, _) in rows {
+            history_key(&mut key, name, *block);
+            let overwrites = journal
+                .as_ref()
+                .is_some_and(|j| *block <= j.touched_through);
+            if expiry {
+                let superseded = match previous {
+                    Some(row) => Some(row),
+                    None => previous_row(txn, dbs.history, &key, name, path)?,
+                };
+                if let Some(row) = superseded {
+                    expiry_key(&mut other, *block, name, row);
+                    if let Some(journal) = journal.as_deref_mut().filter(|_| overwrites) {
+                        journal.record_current(txn, dbs, Table::HistoryExpiry, &other, path)?;
                     }
-                }
-                if let Some(journal) = journal.as_deref_mut() {
-                    if *block <= journal.touched_through {
-                        journal.record_current(txn, dbs, Table::History, &key, path)?;
-                    }
-                }
-                dbs.history
-                    .put(txn, &key, &codec::encode_account(state))
-                    .map_err(lmdb)?;
-                previous = Some(*block);
-            }
-        }
-        for (block, totals) in std::mem::take(&mut self.totals) {
-            if let Some(journal) = journal.as_deref_mut() {
-                if block <= journal.touched_through {
-                    let key = block.to_be_bytes();
-                    journal.record_current(txn, dbs, Table::HistoryTotals, &key, path)?;
+                    dbs.history_expiry.put(txn, &other, &[]).map_err(lmdb)?;
                 }
             }
-            dbs.history_totals
-                .put(txn, &block.to_be_bytes(), &encode_totals(&totals))
-                .map_err(lmdb)?;
+            if let Some(journal) = journal.as_deref_mut().filter(|_| overwrites) {
+                journal.record_current(txn, dbs, Table::History, &key, path)?;
+            }
+            previous = Some(*block);
         }
         Ok(())
     }

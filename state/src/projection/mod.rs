@@ -8,6 +8,7 @@
 //!
 //! - `env`: opening the environment and its databases;
 //! - `codec`: key and value layouts;
+//! - `cursor_puts`: sorted puts through one cursor;
 //! - `meta`: the books, log position and contract version;
 //! - `store`: the contract's ledger over a write transaction;
 //! - `read`: transfers, rich list and outcome queries;
@@ -38,6 +39,7 @@ use crate::log::LogRecord;
 use crate::token::TokenConfig;
 
 mod codec;
+mod cursor_puts;
 mod env;
 mod history;
 mod journal;

@@ -23,6 +23,7 @@ use crate::contract::{Ledger, Outcome, PowerDown, TransferRecord};
 use crate::error::StateError;
 use crate::op::TokenOp;
 use crate::projection::codec::{self, DecodeError, StoredTrxId};
+use crate::projection::cursor_puts::CursorPuts;
 use crate::projection::env::Dbs;
 use crate::projection::history::{push_row, HistoryBuffer};
 use crate::projection::journal::{FrameBuilder, Table};
@@ -243,22 +244,26 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
         for (key, value) in rich_puts.sorted() {
             self.dbs.rich.put(self.txn, key, value).map_err(lmdb)?;
         }
-        for (key, value) in self.trxs.sorted() {
-            if let Some(journal) = &mut self.journal {
+        let mut trxs = std::mem::take(&mut self.trxs);
+        if let Some(journal) = &mut self.journal {
+            // Before any put: what each key held before this transaction.
+            for (key, _) in trxs.sorted() {
                 journal.record_current(self.txn, self.dbs, Table::Trxs, key, self.path)?;
             }
-            self.dbs.trxs.put(self.txn, key, value).map_err(lmdb)?;
         }
+        let mut puts = CursorPuts::new(self.dbs.trxs, self.txn).map_err(lmdb)?;
+        for (key, value) in trxs.sorted() {
+            puts.put(key, value).map_err(lmdb)?;
+        }
+        drop(puts);
+        let mut puts = CursorPuts::new(self.dbs.account_transfers, self.txn).map_err(lmdb)?;
         for (name, cached) in &touched {
             for (transfer, direction) in &cached.transfers {
                 codec::account_transfer_key(&mut self.key, name, transfer);
-                self.dbs
-                    .account_transfers
-                    .put(self.txn, &self.key, &[*direction])
-                    .map_err(lmdb)?;
+                puts.put(&self.key, &[*direction]).map_err(lmdb)?;
             }
         }
-        self.trxs = Deferred::default();
+        drop(puts);
         self.history.flush(
             self.txn,
             self.dbs,
