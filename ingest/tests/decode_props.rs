@@ -1,4 +1,6 @@
-//! Property tests: the decoder never panics, and both chain forms agree.
+//! Property tests: the decoder never panics, both chain forms agree, and
+//! the one-pass range decoding (a scanner steps over what no prefix occurs
+//! in) answers exactly as serde's step-by-step decoding.
 
 // Helpers outside #[test] fns unwrap too (clippy.toml only exempts test fns).
 #![allow(clippy::unwrap_used)]
@@ -117,8 +119,72 @@ fn to_condenser(block: &Value) -> Value {
     block
 }
 
+/// `block_range_response`, and the same body decoded step by step with
+/// serde (envelope, result, blocks, range check), as comparable text.
+fn both_routes(body: &[u8], start: u64, count: u32, filter: &OpFilter) -> (String, String) {
+    let one_pass = decode::block_range_response(body, start, count, filter);
+    let step_by_step = decode::envelope(body)
+        .and_then(|result| decode::block_range_result(result.get().as_bytes(), filter))
+        .and_then(|blocks| decode::check_range(&blocks, start, count).map(|()| blocks));
+    (format!("{one_pass:?}"), format!("{step_by_step:?}"))
+}
+
+/// Blocks `first..` linked by `previous`, each with the transactions of one `arb_block`.
+fn linked_range(first: u64, blocks: &[Value]) -> Value {
+    let id = |n: u64| format!("{n:08x}{}", "ab".repeat(16));
+    let blocks: Vec<Value> = blocks
+        .iter()
+        .zip(first..)
+        .map(|(block, n)| {
+            let mut block = block.clone();
+            block["block_id"] = json!(id(n));
+            block["previous"] = json!(id(n - 1));
+            block["witness_signature"] = json!("1f\"quoted\\ and escaped é \u{1}");
+            block["extensions"] = json!([[1, {"a": [null, true, -1.5e3]}]]);
+            block
+        })
+        .collect();
+    json!({"jsonrpc": "2.0", "result": {"blocks": blocks}, "id": 7})
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn one_pass_range_decoding_matches_serde(
+        blocks in prop::collection::vec(arb_block(), 0..4),
+        pretty in any::<bool>(),
+        wrong_count in any::<bool>(),
+    ) {
+        let body = linked_range(1_000, &blocks);
+        let text = if pretty {
+            serde_json::to_string_pretty(&body).unwrap()
+        } else {
+            serde_json::to_string(&body).unwrap()
+        };
+        let count = blocks.len() as u32 + u32::from(wrong_count);
+        for filter in [OpFilter::any(), OpFilter::new(["abc_"]), OpFilter::new(["nothing"])] {
+            let (one_pass, step_by_step) = both_routes(text.as_bytes(), 1_000, count, &filter);
+            prop_assert_eq!(one_pass, step_by_step);
+        }
+        if !wrong_count {
+            let decoded = decode::block_range_response(text.as_bytes(), 1_000, count, &OpFilter::any());
+            prop_assert!(decoded.is_ok(), "{decoded:?}");
+        }
+    }
+
+    #[test]
+    fn one_pass_matches_serde_on_arbitrary_json(value in arb_json(), as_block in any::<bool>()) {
+        let body = if as_block {
+            json!({"jsonrpc": "2.0", "result": {"blocks": [value]}, "id": 1})
+        } else {
+            json!({"jsonrpc": "2.0", "result": value, "id": 1})
+        };
+        let text = serde_json::to_vec(&body).unwrap();
+        let filter = OpFilter::new(["abc_"]);
+        let (one_pass, step_by_step) = both_routes(&text, 10, 1, &filter);
+        prop_assert_eq!(one_pass, step_by_step);
+    }
 
     #[test]
     fn never_panics_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {

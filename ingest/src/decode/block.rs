@@ -5,6 +5,7 @@ use serde_json::value::RawValue;
 use state::block::block_num_from_id;
 use state::BlockRef;
 
+use super::scan::Scanner;
 use super::text::Text;
 use super::{DecodeError, OpFilter};
 
@@ -105,10 +106,43 @@ fn block_from_raw(raw: &RawValue, filter: &OpFilter) -> Result<DecodedBlock, Dec
 }
 
 fn decode_raw_block(block: RawBlock<'_>, filter: &OpFilter) -> Result<DecodedBlock, DecodeError> {
-    let id = block.block_id.as_str();
+    let transactions: Vec<&[u8]> = block
+        .transactions
+        .iter()
+        .map(|raw| raw.get().as_bytes())
+        .collect();
+    let ids: Option<Vec<&str>> = block
+        .transaction_ids
+        .as_ref()
+        .map(|ids| ids.iter().map(Text::as_str).collect());
+    decode_parts(
+        BlockParts {
+            block_id: block.block_id.as_str(),
+            previous: block.previous.as_str(),
+            timestamp: block.timestamp.as_str(),
+            transactions,
+            transaction_ids: ids,
+        },
+        filter,
+    )
+}
+
+/// What decoding needs of a block, borrowed from the input however it was
+/// read (serde, or the scanner for the skipped parts).
+struct BlockParts<'r> {
+    block_id: &'r str,
+    previous: &'r str,
+    timestamp: &'r str,
+    /// Each transaction's JSON text, not yet checked.
+    transactions: Vec<&'r [u8]>,
+    transaction_ids: Option<Vec<&'r str>>,
+}
+
+fn decode_parts(block: BlockParts<'_>, filter: &OpFilter) -> Result<DecodedBlock, DecodeError> {
+    let id = block.block_id;
     let num = block_num_from_id(id)
         .ok_or_else(|| malformed(format!("block id `{id}` is not 40 hex characters")))?;
-    let previous = block.previous.as_str();
+    let previous = block.previous;
     if block_num_from_id(previous).is_none() {
         return Err(malformed(format!(
             "block {num}: previous id `{previous}` is not 40 hex characters"
@@ -125,7 +159,7 @@ fn decode_raw_block(block: RawBlock<'_>, filter: &OpFilter) -> Result<DecodedBlo
     }
     let mut ops = Vec::new();
     for (trx_index, raw_trx) in block.transactions.iter().enumerate() {
-        if !filter.may_match(raw_trx.get().as_bytes()) {
+        if !filter.may_match(raw_trx) {
             continue;
         }
         let trx_index = u32::try_from(trx_index)
@@ -133,14 +167,15 @@ fn decode_raw_block(block: RawBlock<'_>, filter: &OpFilter) -> Result<DecodedBlo
         let trx_id = block
             .transaction_ids
             .as_ref()
-            .and_then(|ids| ids.get(trx_index as usize));
+            .and_then(|ids| ids.get(trx_index as usize))
+            .copied();
         decode_transaction(num, trx_index, raw_trx, trx_id, filter, &mut ops)?;
     }
     Ok(DecodedBlock {
         block: BlockRef {
             num,
             id: id.to_owned(),
-            timestamp: block.timestamp.0.into_owned(),
+            timestamp: block.timestamp.to_owned(),
         },
         previous: previous.to_owned(),
         transactions: block.transactions.len(),
@@ -151,13 +186,13 @@ fn decode_raw_block(block: RawBlock<'_>, filter: &OpFilter) -> Result<DecodedBlo
 fn decode_transaction(
     num: u64,
     trx_index: u32,
-    raw: &RawValue,
-    listed_id: Option<&Text<'_>>,
+    raw: &[u8],
+    listed_id: Option<&str>,
     filter: &OpFilter,
     out: &mut Vec<CustomJson>,
 ) -> Result<(), DecodeError> {
     let trx: RawTransaction<'_> =
-        serde_json::from_str(raw.get()).map_err(|e| DecodeError::json("transaction", e))?;
+        serde_json::from_slice(raw).map_err(|e| DecodeError::json("transaction", e))?;
     let mut trx_id: Option<String> = None;
     for (op_index, raw_op) in trx.operations.iter().enumerate() {
         let Some(op) = custom_json(raw_op)? else {
@@ -225,15 +260,14 @@ fn custom_json(raw: &RawValue) -> Result<Option<RawCustomJson<'_>>, DecodeError>
 fn transaction_id(
     num: u64,
     trx_index: u32,
-    listed: Option<&Text<'_>>,
+    listed: Option<&str>,
     own: Option<&Text<'_>>,
 ) -> Result<String, DecodeError> {
-    let id = listed.or(own).ok_or_else(|| {
+    let id = listed.or(own.map(Text::as_str)).ok_or_else(|| {
         malformed(format!(
             "block {num}: transaction {trx_index} has no id (no transaction_ids[{trx_index}] nor transaction_id)"
         ))
     })?;
-    let id = id.as_str();
     if id.len() != 40 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(malformed(format!(
             "block {num}: transaction {trx_index} id `{id}` is not 40 hex characters"
@@ -304,33 +338,96 @@ pub fn block_range_result(
 /// a well-formed answer with blocks: the caller then decodes it step by
 /// step, which says what is wrong. Decoding envelope, result and blocks
 /// apart would scan every byte three times.
+///
+/// The [`Scanner`] reads the structure and steps over what is skipped;
+/// the transactions a prefix occurs in are decoded by serde as before. A
+/// skipped transaction is only checked for its extent, not for the rest
+/// of JSON's grammar nor for UTF-8 (as serde's `IgnoredAny` does not check
+/// what it skips): its content is never used. Every string that is used is
+/// checked: ids and timestamps here, the matching transactions by serde.
 pub(crate) fn block_range_one_pass(
     body: &[u8],
     filter: &OpFilter,
 ) -> Option<Result<Vec<DecodedBlock>, DecodeError>> {
-    #[derive(Deserialize)]
-    struct Range<'a> {
-        #[serde(borrow)]
-        blocks: Vec<RawBlock<'a>>,
-    }
-    #[derive(Deserialize)]
-    struct Envelope<'a> {
-        #[serde(borrow, default)]
-        result: Option<Range<'a>>,
-        #[serde(default)]
-        error: Option<&'a RawValue>,
-    }
-    let envelope: Envelope<'_> = serde_json::from_slice(body).ok()?;
-    if envelope.error.is_some() {
+    let mut scanner = Scanner::new(body);
+    let mut blocks = None;
+    scanner.object(|s, key| match key {
+        "result" if blocks.is_none() => {
+            blocks = Some(scan_result(s)?);
+            Some(())
+        }
+        // A second result, or an error: serde says what is wrong.
+        "result" | "error" => None,
+        _ => s.skip_value().map(drop),
+    })?;
+    if !scanner.at_end() {
         return None;
     }
-    let blocks = envelope.result?.blocks;
     Some(
-        blocks
+        blocks?
             .into_iter()
-            .map(|block| decode_raw_block(block, filter))
+            .map(|block| decode_parts(block, filter))
             .collect(),
     )
+}
+
+/// `{"blocks":[...]}` through the scanner.
+fn scan_result<'r>(s: &mut Scanner<'r>) -> Option<Vec<BlockParts<'r>>> {
+    let mut blocks = None;
+    s.object(|s, key| match key {
+        "blocks" if blocks.is_none() => {
+            let mut list = Vec::new();
+            s.array(|s| {
+                list.push(scan_block(s)?);
+                Some(())
+            })?;
+            blocks = Some(list);
+            Some(())
+        }
+        "blocks" => None,
+        _ => s.skip_value().map(drop),
+    })?;
+    blocks
+}
+
+/// One block object through the scanner: the fields [`RawBlock`] reads,
+/// each at most once and of the type serde would accept; anything else is
+/// `None`, for serde to report.
+fn scan_block<'r>(s: &mut Scanner<'r>) -> Option<BlockParts<'r>> {
+    fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+        slot.is_none().then(|| *slot = Some(value))
+    }
+    let (mut id, mut previous, mut timestamp) = (None, None, None);
+    let (mut transactions, mut ids) = (None, None);
+    s.object(|s, key| match key {
+        "block_id" => once(&mut id, s.plain_string()?),
+        "previous" => once(&mut previous, s.plain_string()?),
+        "timestamp" => once(&mut timestamp, s.plain_string()?),
+        "transactions" => {
+            let mut list = Vec::new();
+            s.array(|s| {
+                list.push(s.skip_value()?);
+                Some(())
+            })?;
+            once(&mut transactions, list)
+        }
+        "transaction_ids" => {
+            let mut list = Vec::new();
+            s.array(|s| {
+                list.push(s.plain_string()?);
+                Some(())
+            })?;
+            once(&mut ids, list)
+        }
+        _ => s.skip_value().map(drop),
+    })?;
+    Some(BlockParts {
+        block_id: id?,
+        previous: previous?,
+        timestamp: timestamp?,
+        transactions: transactions.unwrap_or_default(),
+        transaction_ids: ids,
+    })
 }
 
 /// Checks that `blocks` are exactly `start..start + count`, each linked to

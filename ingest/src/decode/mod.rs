@@ -4,14 +4,17 @@
 //! Decoding works on borrowed data: transactions and operations stay
 //! `RawValue` slices of the input until an operation's custom_json id matches
 //! the [`OpFilter`]; a memchr prefilter skips whole transactions in which no
-//! registered prefix occurs. Malformed input gives a [`DecodeError`], never a
-//! panic.
+//! registered prefix occurs. In a `get_block_range` answer, a scanner
+//! (`scan`) steps over those transactions and the other skipped fields
+//! instead of serde, which would check every byte of them. Malformed input
+//! gives a [`DecodeError`], never a panic.
 
 mod block;
 mod dgpo;
 mod envelope;
 mod error;
 mod filter;
+mod scan;
 mod text;
 
 pub use block::{

@@ -1,0 +1,277 @@
+//! A JSON scanner that finds where values end without building or checking
+//! them, for the parts of a `get_block_range` answer the decoder skips.
+//!
+//! Most of a block is transactions no registered prefix occurs in. serde
+//! reads every byte of them to find where each ends, checking escapes,
+//! numbers and UTF-8 on the way. The scanner only follows the structure:
+//! strings are crossed with `memchr` (to the next quote or backslash), and
+//! brackets are matched with a small stack. Whatever it cannot follow
+//! (an unterminated string, unbalanced or too deeply nested brackets, the
+//! end of the input) is `None`, and the caller falls back to serde, which
+//! says what is wrong. What the decoder keeps is still decoded by serde.
+
+use memchr::memchr2;
+
+/// Deepest nesting the scanner follows (serde_json stops at 128; blocks
+/// nest about 6 deep).
+const MAX_DEPTH: u32 = 64;
+
+/// A position in a JSON text.
+#[derive(Debug, Clone)]
+pub(crate) struct Scanner<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Scanner<'a> {
+    /// A scanner at the start of `bytes`.
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Scanner { bytes, pos: 0 }
+    }
+
+    /// The byte at the position, after any whitespace.
+    fn peek(&mut self) -> Option<u8> {
+        while let Some(&b) = self.bytes.get(self.pos) {
+            if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+                return Some(b);
+            }
+            self.pos += 1;
+        }
+        None
+    }
+
+    /// Steps over `expected` (after whitespace), `None` if something else is there.
+    fn eat(&mut self, expected: u8) -> Option<()> {
+        (self.peek()? == expected).then(|| self.pos += 1)
+    }
+
+    /// True when only whitespace is left.
+    pub(crate) fn at_end(&mut self) -> bool {
+        self.peek().is_none()
+    }
+
+    /// Steps over a string whose opening quote is at `self.pos - 1`.
+    fn cross_string(&mut self) -> Option<()> {
+        loop {
+            let rest = self.bytes.get(self.pos..)?;
+            let found = memchr2(b'"', b'\\', rest)?;
+            self.pos += found + 1;
+            if rest[found] == b'"' {
+                return Some(());
+            }
+            // A backslash escapes the next byte, which may be a quote.
+            self.pos += 1;
+        }
+    }
+
+    /// A string without escapes, borrowed; `None` for anything else (a
+    /// string with escapes included: the caller falls back to serde).
+    pub(crate) fn plain_string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.pos;
+        let rest = self.bytes.get(start..)?;
+        let found = memchr2(b'"', b'\\', rest)?;
+        if rest[found] != b'"' {
+            return None;
+        }
+        self.pos = start + found + 1;
+        std::str::from_utf8(&rest[..found]).ok()
+    }
+
+    /// Steps over one value of any kind and returns its text.
+    pub(crate) fn skip_value(&mut self) -> Option<&'a [u8]> {
+        let first = self.peek()?;
+        let start = self.pos;
+        match first {
+            b'"' => {
+                self.pos += 1;
+                self.cross_string()?;
+            }
+            b'{' | b'[' => self.cross_nested()?,
+            b'}' | b']' | b',' | b':' => return None,
+            _ => {
+                // A number or a literal: up to the next delimiter.
+                let rest = &self.bytes[start..];
+                let len = rest
+                    .iter()
+                    .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'))
+                    .unwrap_or(rest.len());
+                self.pos += len;
+            }
+        }
+        self.bytes.get(start..self.pos)
+    }
+
+    /// Steps over an object or array that starts at the position, matching
+    /// brackets on a stack of bits (1: object, 0: array).
+    fn cross_nested(&mut self) -> Option<()> {
+        let mut stack: u64 = 0;
+        let mut depth: u32 = 0;
+        loop {
+            let b = *self.bytes.get(self.pos)?;
+            self.pos += 1;
+            match b {
+                b'"' => self.cross_string()?,
+                b'{' | b'[' => {
+                    if depth == MAX_DEPTH {
+                        return None;
+                    }
+                    stack = (stack << 1) | u64::from(b == b'{');
+                    depth += 1;
+                }
+                b'}' | b']' => {
+                    if depth == 0 || (stack & 1 == 1) != (b == b'}') {
+                        return None;
+                    }
+                    stack >>= 1;
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Walks an object: `field` is called with each key (without escapes,
+    /// else `None`) and must step over its value.
+    pub(crate) fn object(
+        &mut self,
+        mut field: impl FnMut(&mut Self, &'a str) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(b'{')?;
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        loop {
+            let key = self.plain_string()?;
+            self.eat(b':')?;
+            field(self, key)?;
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b'}' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Walks an array: `element` is called at each element and must step over it.
+    pub(crate) fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        if self.eat(b']').is_some() {
+            return Some(());
+        }
+        loop {
+            element(self)?;
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b']' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::Scanner;
+
+    fn arb_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| serde_json::json!(f)),
+            any::<i64>().prop_map(|n| serde_json::json!(n)),
+            // Quotes, backslashes, control characters and non-ASCII, escaped by serde.
+            "[\"\\\\{}\\[\\],:a-z\u{0}-\u{1f}é€😀 ]{0,24}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(6, 64, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map("[\"\\\\a-z{]{0,6}", inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn skip_value_ends_exactly_where_the_value_does(value in arb_value(), pretty in any::<bool>()) {
+            let text = if pretty {
+                serde_json::to_string_pretty(&value)
+            } else {
+                serde_json::to_string(&value)
+            }
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let doc = format!(" {text} ,\"after\"");
+            let mut s = Scanner::new(doc.as_bytes());
+            prop_assert_eq!(s.skip_value(), Some(text.as_bytes()));
+            prop_assert_eq!(&doc[s.pos..], " ,\"after\"");
+        }
+    }
+
+    fn skip(text: &str) -> Option<(String, usize)> {
+        let mut s = Scanner::new(text.as_bytes());
+        let value = s.skip_value()?;
+        Some((String::from_utf8_lossy(value).into_owned(), s.pos))
+    }
+
+    #[test]
+    fn values_end_where_json_says() {
+        assert_eq!(skip(r#" "a\"b\\" , 1"#), Some((r#""a\"b\\""#.into(), 9)));
+        assert_eq!(
+            skip(r#"{"a":[1,{"b":"]}"}],"c":null}x"#).map(|v| v.1),
+            Some(29)
+        );
+        assert_eq!(skip("-12.5e3,"), Some(("-12.5e3".into(), 7)));
+        assert_eq!(skip("true]"), Some(("true".into(), 4)));
+    }
+
+    #[test]
+    fn what_it_cannot_follow_is_none() {
+        for bad in [
+            r#""open"#,
+            r#""ends in a backslash\"#,
+            "{[}]",
+            "[1,2",
+            "}",
+            "",
+            "   ",
+        ] {
+            assert_eq!(skip(bad), None, "{bad:?}");
+        }
+        let deep = format!("{}{}", "[".repeat(65), "]".repeat(65));
+        assert_eq!(skip(&deep), None);
+        let ok = format!("{}{}", "[".repeat(64), "]".repeat(64));
+        assert_eq!(skip(&ok).map(|v| v.1), Some(128));
+    }
+
+    #[test]
+    fn objects_and_arrays_walk_their_members() {
+        let mut s = Scanner::new(br#"{"a": [1, "x"], "b": {}}"#);
+        let mut seen = Vec::new();
+        s.object(|s, key| {
+            seen.push(key.to_string());
+            s.skip_value().map(drop)
+        })
+        .expect("an object");
+        assert_eq!(seen, ["a", "b"]);
+        assert!(s.at_end());
+        let mut s = Scanner::new(br#"{"a\n": 1}"#);
+        assert_eq!(s.object(|s, _| s.skip_value().map(drop)), None);
+        let mut s = Scanner::new(b"[1 2]");
+        assert_eq!(s.array(|s| s.skip_value().map(drop)), None);
+    }
+}
