@@ -22,6 +22,7 @@ use tokio::task::JoinSet;
 use super::fetch::{Chunk, FetchPlan};
 use super::routes::Routes;
 use super::workers::DecodePool;
+use crate::decode::{DecodedBlock, OpFilter};
 use crate::{Ingest, IngestError};
 
 /// Most ranges kept (decoded ranges hold only the matching ops, so a
@@ -140,6 +141,25 @@ impl SharedRanges {
     }
 }
 
+/// A copy of a shared block with only the operations `own` (the taking
+/// stream's prefix) lets through. The others belong to other tokens: an id
+/// that does not start with this token's prefix never routes to it, however
+/// the routes change before the batch is built, so copying them (every
+/// token's operations, for every token) was wasted work.
+fn own_ops(block: &DecodedBlock, own: &OpFilter) -> DecodedBlock {
+    DecodedBlock {
+        block: block.block.clone(),
+        previous: block.previous.clone(),
+        transactions: block.transactions,
+        ops: block
+            .ops
+            .iter()
+            .filter(|op| own.matches(&op.id))
+            .cloned()
+            .collect(),
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -175,7 +195,11 @@ impl Sharing<'_> {
         ranges.taken(key, &slot, self.taker);
         Ok(Chunk {
             node: chunk.node,
-            blocks: chunk.blocks.clone(),
+            blocks: chunk
+                .blocks
+                .iter()
+                .map(|block| own_ops(block, plan.filter))
+                .collect(),
         })
     }
 
