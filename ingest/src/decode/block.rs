@@ -376,12 +376,7 @@ fn scan_result<'r>(s: &mut Scanner<'r>) -> Option<Vec<BlockParts<'r>>> {
     let mut blocks = None;
     s.object(|s, key| match key {
         "blocks" if blocks.is_none() => {
-            let mut list = Vec::new();
-            s.array(|s| {
-                list.push(scan_block(s)?);
-                Some(())
-            })?;
-            blocks = Some(list);
+            blocks = Some(s.list(scan_block)?);
             Some(())
         }
         "blocks" => None,
@@ -403,22 +398,8 @@ fn scan_block<'r>(s: &mut Scanner<'r>) -> Option<BlockParts<'r>> {
         "block_id" => once(&mut id, s.plain_string()?),
         "previous" => once(&mut previous, s.plain_string()?),
         "timestamp" => once(&mut timestamp, s.plain_string()?),
-        "transactions" => {
-            let mut list = Vec::new();
-            s.array(|s| {
-                list.push(s.skip_value()?);
-                Some(())
-            })?;
-            once(&mut transactions, list)
-        }
-        "transaction_ids" => {
-            let mut list = Vec::new();
-            s.array(|s| {
-                list.push(s.plain_string()?);
-                Some(())
-            })?;
-            once(&mut ids, list)
-        }
+        "transactions" => once(&mut transactions, s.list(Scanner::skip_value)?),
+        "transaction_ids" => once(&mut ids, s.list(Scanner::plain_string)?),
         _ => s.skip_value().map(drop),
     })?;
     Some(BlockParts {

@@ -148,15 +148,21 @@ impl<'a> Scanner<'a> {
             let key = self.plain_string()?;
             self.eat(b':')?;
             field(self, key)?;
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b'}' => {
-                    self.pos += 1;
-                    return Some(());
-                }
-                _ => return None,
+            if self.member_ends(b'}')? {
+                return Some(());
             }
         }
+    }
+
+    /// After a member: steps over a comma (false) or `close` (true, the
+    /// end of the object or array); anything else is `None`.
+    fn member_ends(&mut self, close: u8) -> Option<bool> {
+        let next = self.peek()?;
+        if next != b',' && next != close {
+            return None;
+        }
+        self.pos += 1;
+        Some(next == close)
     }
 
     /// Walks an array: `element` is called at each element and must step over it.
@@ -167,15 +173,23 @@ impl<'a> Scanner<'a> {
         }
         loop {
             element(self)?;
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b']' => {
-                    self.pos += 1;
-                    return Some(());
-                }
-                _ => return None,
+            if self.member_ends(b']')? {
+                return Some(());
             }
         }
+    }
+
+    /// An array's elements, each read by `item`.
+    pub(crate) fn list<T>(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> Option<T>,
+    ) -> Option<Vec<T>> {
+        let mut out = Vec::new();
+        self.array(|s| {
+            out.push(item(s)?);
+            Some(())
+        })?;
+        Some(out)
     }
 }
 
