@@ -42,3 +42,56 @@ impl<'t> CursorPuts<'t> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::CursorPuts;
+    use crate::projection::env::{create_dbs, open_env};
+    use crate::projection::ProjectionOptions;
+
+    proptest! {
+        /// Whatever the order, and however often a key comes back, the
+        /// table ends as a map that took the puts one by one would.
+        #[test]
+        fn cursor_puts_store_what_plain_puts_would(
+            first in prop::collection::vec((prop::collection::vec(0u8..4, 1..6), any::<u8>()), 0..2000),
+            second in prop::collection::vec((prop::collection::vec(0u8..4, 1..6), any::<u8>()), 0..2000),
+            sort_second in any::<bool>(),
+        ) {
+            let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let env = open_env(dir.path(), &ProjectionOptions::default())
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let db = create_dbs(&env).map_err(|e| TestCaseError::fail(e.to_string()))?.history;
+            let mut model = BTreeMap::new();
+            let mut second = second;
+            if sort_second {
+                second.sort();
+            }
+            // Two transactions: the second one's cursor starts on a tree that exists.
+            for batch in [first, second] {
+                let mut wtxn = env.write_txn().map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let mut puts = CursorPuts::new(db, &mut wtxn).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                for (key, value) in &batch {
+                    let value = vec![*value; usize::from(*value % 7) + 1];
+                    puts.put(key, &value).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    model.insert(key.clone(), value);
+                }
+                drop(puts);
+                wtxn.commit().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            }
+            let rtxn = env.read_txn().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let stored: Vec<(Vec<u8>, Vec<u8>)> = db
+                .iter(&rtxn)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?
+                .map(|row| row.map(|(k, v)| (k.to_vec(), v.to_vec())))
+                .collect::<Result<_, _>>()
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let expected: Vec<(Vec<u8>, Vec<u8>)> = model.into_iter().collect();
+            prop_assert_eq!(stored, expected);
+        }
+    }
+}
