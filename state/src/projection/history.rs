@@ -178,7 +178,7 @@ impl HistoryBuffer {
         let touched_through = journal.as_ref().map(|j| j.touched_through);
         if expiry || touched_through.is_some() {
             for (name, rows) in accounts.clone() {
-                self.note_superseded(txn, dbs, path, expiry, journal.as_deref_mut(), name, rows)?;
+                note_superseded(txn, dbs, path, expiry, journal.as_deref_mut(), name, rows)?;
             }
         }
         let mut puts = CursorPuts::new(dbs.history, txn).map_err(lmdb)?;
@@ -204,50 +204,52 @@ impl HistoryBuffer {
         }
         Ok(())
     }
+}
 
-    /// For one account's new rows: with `expiry`, notes the older row each
-    /// one supersedes; with a `journal`, records what the rows of blocks it
-    /// did not start (and their expiry notes) overwrite.
-    #[allow(clippy::too_many_arguments)]
-    fn note_superseded(
-        &self,
-        txn: &mut RwTxn<'_>,
-        dbs: &Dbs,
-        path: &std::path::Path,
-        expiry: bool,
-        mut journal: Option<&mut FrameBuilder>,
-        name: &str,
-        rows: &[(BlockNum, AccountState)],
-    ) -> Result<(), StateError> {
-        let lmdb = |e| StateError::lmdb(path, e);
-        let mut key = Vec::with_capacity(64);
-        let mut other = Vec::with_capacity(64);
-        let mut previous: Option<BlockNum> = None;
-        for (block, _) in rows {
-            history_key(&mut key, name, *block);
-            let overwrites = journal
-                .as_ref()
-                .is_some_and(|j| *block <= j.touched_through);
-            if expiry {
-                let superseded = match previous {
-                    Some(row) => Some(row),
-                    None => previous_row(txn, dbs.history, &key, name, path)?,
-                };
-                if let Some(row) = superseded {
-                    expiry_key(&mut other, *block, name, row);
-                    if let Some(journal) = journal.as_deref_mut().filter(|_| overwrites) {
-                        journal.record_current(txn, dbs, Table::HistoryExpiry, &other, path)?;
-                    }
-                    dbs.history_expiry.put(txn, &other, &[]).map_err(lmdb)?;
-                }
-            }
-            if let Some(journal) = journal.as_deref_mut().filter(|_| overwrites) {
-                journal.record_current(txn, dbs, Table::History, &key, path)?;
-            }
-            previous = Some(*block);
+/// For one account's new rows: with `expiry`, notes the older row each
+/// one supersedes; with a `journal`, records what the rows of blocks it
+/// did not start (and their expiry notes) overwrite.
+fn note_superseded(
+    txn: &mut RwTxn<'_>,
+    dbs: &Dbs,
+    path: &std::path::Path,
+    expiry: bool,
+    mut journal: Option<&mut FrameBuilder>,
+    name: &str,
+    rows: &[(BlockNum, AccountState)],
+) -> Result<(), StateError> {
+    let lmdb = |e| StateError::lmdb(path, e);
+    let mut key = Vec::with_capacity(64);
+    let mut other = Vec::with_capacity(64);
+    let mut previous: Option<BlockNum> = None;
+    for (block, _) in rows {
+        let overwrites = journal
+            .as_ref()
+            .is_some_and(|j| *block <= j.touched_through);
+        if !expiry && !overwrites {
+            // Rows come in block order: the later ones overwrite nothing either.
+            break;
         }
-        Ok(())
+        history_key(&mut key, name, *block);
+        if expiry {
+            let superseded = match previous {
+                Some(row) => Some(row),
+                None => previous_row(txn, dbs.history, &key, name, path)?,
+            };
+            if let Some(row) = superseded {
+                expiry_key(&mut other, *block, name, row);
+                if let Some(journal) = journal.as_deref_mut().filter(|_| overwrites) {
+                    journal.record_current(txn, dbs, Table::HistoryExpiry, &other, path)?;
+                }
+                dbs.history_expiry.put(txn, &other, &[]).map_err(lmdb)?;
+            }
+        }
+        if let Some(journal) = journal.as_deref_mut().filter(|_| overwrites) {
+            journal.record_current(txn, dbs, Table::History, &key, path)?;
+        }
+        previous = Some(*block);
     }
+    Ok(())
 }
 
 /// The block of `name`'s last row strictly below `key` (its row at some block).

@@ -81,12 +81,23 @@ impl Deferred {
 
     /// The pairs in key order; a later pair for the same key comes after an earlier one.
     fn sorted(&mut self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.sort();
+        self.pairs()
+    }
+
+    /// Puts the pairs in key order (see [`Deferred::sorted`]).
+    fn sort(&mut self) {
         let bytes = &self.bytes;
         let key = |&(start, key_len, _): &(usize, usize, usize)| &bytes[start..start + key_len];
         // Ties go by position in the buffer, which keeps the order of writes
         // to the same key (the last one wins) without a slower stable sort.
         self.entries
             .sort_unstable_by(|a, b| key(a).cmp(key(b)).then(a.0.cmp(&b.0)));
+    }
+
+    /// The pairs in their current order.
+    fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let bytes = &self.bytes;
         self.entries
             .iter()
             .map(move |&(start, key_len, value_len)| {
@@ -245,14 +256,15 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
             self.dbs.rich.put(self.txn, key, value).map_err(lmdb)?;
         }
         let mut trxs = std::mem::take(&mut self.trxs);
+        trxs.sort();
         if let Some(journal) = &mut self.journal {
             // Before any put: what each key held before this transaction.
-            for (key, _) in trxs.sorted() {
+            for (key, _) in trxs.pairs() {
                 journal.record_current(self.txn, self.dbs, Table::Trxs, key, self.path)?;
             }
         }
         let mut puts = CursorPuts::new(self.dbs.trxs, self.txn).map_err(lmdb)?;
-        for (key, value) in trxs.sorted() {
+        for (key, value) in trxs.pairs() {
             puts.put(key, value).map_err(lmdb)?;
         }
         drop(puts);
