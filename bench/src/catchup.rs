@@ -11,6 +11,7 @@ use state::Catalog;
 use tokio::sync::oneshot;
 
 use crate::chain::{Chain, TOKENS};
+use crate::cpu::CpuTime;
 use crate::decode::FIRST_BLOCK;
 use crate::error::BenchError;
 use crate::node::LocalNode;
@@ -27,6 +28,8 @@ pub(crate) struct CatchUp {
     pub(crate) start_rss: Option<u64>,
     /// Highest anonymous and file-backed RSS seen (sampled), bytes.
     pub(crate) peak_split: (u64, u64),
+    /// CPU time the whole process (node, ingest, bench) used meanwhile.
+    pub(crate) cpu: Option<CpuTime>,
 }
 
 impl CatchUp {
@@ -72,6 +75,7 @@ pub(crate) fn run(dir: &Path, blocks: u64) -> Result<CatchUp, BenchError> {
             ingest.add_token(runtime.clone());
         }
         let start_rss = rss::reset_peak().then(rss::current).flatten();
+        let cpu_before = CpuTime::now();
         let started = Instant::now();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(ingest.clone().run(async move {
@@ -111,6 +115,9 @@ pub(crate) fn run(dir: &Path, blocks: u64) -> Result<CatchUp, BenchError> {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let seconds = started.elapsed().as_secs_f64();
+        let cpu = cpu_before
+            .zip(CpuTime::now())
+            .map(|(before, after)| after.since(before));
         let peak_rss = rss::peak();
         let _ = stop.send(());
         match task.await {
@@ -125,6 +132,7 @@ pub(crate) fn run(dir: &Path, blocks: u64) -> Result<CatchUp, BenchError> {
             peak_rss,
             start_rss,
             peak_split,
+            cpu,
         })
     })?;
     for runtime in &runtimes {
@@ -159,11 +167,13 @@ pub(crate) fn figure_2(run: &CatchUp, decode_blocks_per_s: f64) -> Figure {
         unit: "blocks/s".into(),
         baseline: Some(("figure 1, decode only".into(), decode_blocks_per_s)),
         target: "at least 15,000 blocks/s and at least 50% of figure 1".into(),
-        details: vec![format!(
+        details: std::iter::once(format!(
             "{} blocks in {:.2} s; each token logs and applies one op a block",
             num(run.blocks as f64),
             run.seconds
-        )],
+        ))
+        .chain(run.cpu.map(|cpu| cpu.describe(run.seconds, None)))
+        .collect(),
     }
 }
 

@@ -20,6 +20,7 @@
 
 mod catchup;
 pub mod chain;
+mod cpu;
 pub mod decode;
 mod error;
 mod history;

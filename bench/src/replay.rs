@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Instant;
 
+use crate::cpu::CpuTime;
 use crate::error::BenchError;
 use crate::history::{self, OPS_PER_BLOCK};
 use crate::lmdb::{self, Rows};
@@ -23,11 +24,18 @@ pub(crate) fn figure(dir: &Path, sizes: &Sizes) -> Result<Figure, BenchError> {
         .projection()
         .and_then(|p| p.meta().ok())
         .map(|m| m.state_hash);
+    let cpu_before = CpuTime::now();
     let started = Instant::now();
     let report = runtime
         .replay(None, None, &|_, _| {})
         .map_err(|e| BenchError::failed("replaying the log", e))?;
     let seconds = started.elapsed().as_secs_f64();
+    // The replay applies on the calling thread; a thread of its own reads the log.
+    let cpu = cpu_before.zip(CpuTime::now()).map(|(before, after)| {
+        after
+            .since(before)
+            .describe(seconds, Some("the applying thread"))
+    });
     if before.as_deref() != Some(report.state_hash.as_str()) {
         return Err(BenchError::Check(
             "the replayed projection's state hash differs from the one built by ingest".into(),
@@ -38,7 +46,9 @@ pub(crate) fn figure(dir: &Path, sizes: &Sizes) -> Result<Figure, BenchError> {
     let rows = lmdb::read_all(&state_dir)?;
     let commits = report.records.div_ceil(REPLAY_CHUNK_RECORDS).max(1);
     let baseline_seconds = lmdb::put_loop(&work.path().join("baseline"), &rows, commits)?;
-    Ok(figure_from(ops, seconds, baseline_seconds, &rows, commits))
+    let mut figure = figure_from(ops, seconds, baseline_seconds, &rows, commits);
+    figure.details.extend(cpu);
+    Ok(figure)
 }
 
 fn figure_from(ops: u64, seconds: f64, baseline: f64, rows: &Rows, commits: u64) -> Figure {
