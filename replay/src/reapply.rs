@@ -42,6 +42,74 @@ pub(crate) fn reapply(
     stop: Stop,
     undo_from: u64,
 ) -> Result<u64, ReplayError> {
+    let range = Range {
+        from,
+        to,
+        stop,
+        undo_from,
+    };
+    walk(log, range, progress, &mut |chunk, position, undo| {
+        projection.apply_with(&chunk, position, undo)?;
+        Ok(Some(chunk))
+    })
+}
+
+/// [`reapply`] with the contract of each transaction overlapping the
+/// writes of the one before ([`Projection::pipelined`]): for a projection
+/// nothing else writes to, a replay's work copy. The projection ends up the
+/// same; progress is reported when a transaction's contract is done, just
+/// before it is written.
+pub(crate) fn reapply_pipelined(
+    log: &EventLog,
+    projection: &Projection,
+    from: u64,
+    to: u64,
+    progress: &dyn Fn(u64, u64),
+    undo_from: u64,
+) -> Result<u64, ReplayError> {
+    let range = Range {
+        from,
+        to,
+        stop: Stop::AtEnd,
+        undo_from,
+    };
+    projection.pipelined(|pipeline| {
+        Ok(walk(log, range, progress, &mut |chunk, position, undo| {
+            pipeline.apply(chunk, position, undo)?;
+            Ok(None)
+        }))
+    })?
+}
+
+/// What [`walk`] applies.
+#[derive(Debug, Clone, Copy)]
+struct Range {
+    from: u64,
+    to: u64,
+    stop: Stop,
+    undo_from: u64,
+}
+
+/// Applies one transaction's records, standing at the given log position
+/// after them; gives the records back when the reading thread should free
+/// them.
+type ApplyChunk<'a> =
+    dyn FnMut(Vec<LogRecord>, u64, Undo) -> Result<Option<Vec<LogRecord>>, ReplayError> + 'a;
+
+/// Reads `range` from the log on a thread of its own and hands it to
+/// `apply` in transactions that end at block boundaries.
+fn walk(
+    log: &EventLog,
+    range: Range,
+    progress: &dyn Fn(u64, u64),
+    apply: &mut ApplyChunk<'_>,
+) -> Result<u64, ReplayError> {
+    let Range {
+        from,
+        to,
+        stop,
+        undo_from,
+    } = range;
     let total = to.saturating_sub(from);
     progress(0, total);
     if total == 0 {
@@ -66,9 +134,10 @@ pub(crate) fn reapply(
                     } else {
                         Undo::Record
                     };
-                    projection.apply_with(&chunk, position, undo)?;
-                    // Freeing the records' strings is the reader's job, off this thread.
-                    let _ = spent.try_send(std::mem::take(&mut chunk));
+                    if let Some(applied) = apply(std::mem::take(&mut chunk), position, undo)? {
+                        // Freeing the records' strings is the reader's job, off this thread.
+                        let _ = spent.try_send(applied);
+                    }
                     progress(position - from, total);
                     if stop_here {
                         return Ok(position - from);
@@ -79,7 +148,7 @@ pub(crate) fn reapply(
         if !chunk.is_empty() {
             // The range did not end at a block boundary (callers never ask for
             // that): apply what there is so the projection matches the log.
-            projection.apply(&chunk, position)?;
+            apply(std::mem::take(&mut chunk), position, Undo::Record)?;
             progress(position - from, total);
         }
         Ok(position - from)

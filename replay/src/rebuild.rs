@@ -17,7 +17,7 @@ use crate::checkpoint::{check_fits_log, check_restored};
 use crate::crash::CrashPoint;
 use crate::error::ReplayError;
 use crate::fsutil;
-use crate::reapply::{boundary_at_or_below, reapply, Stop};
+use crate::reapply::{boundary_at_or_below, reapply_pipelined};
 use crate::runtime::{TokenRuntime, Writer};
 
 /// What a replay built.
@@ -157,15 +157,9 @@ impl TokenRuntime {
             let undo_from = last_block
                 .unwrap_or(0)
                 .saturating_sub(projection.undo_blocks());
-            reapply(
-                &w.log,
-                &projection,
-                start,
-                end,
-                progress,
-                Stop::AtEnd,
-                undo_from,
-            )?
+            // Nothing else writes to the work copy: the contract of one
+            // transaction may run while the one before is written.
+            reapply_pipelined(&w.log, &projection, start, end, progress, undo_from)?
         };
         self.ctx.wait_closed(&work)?;
         fsutil::sync_file(&work.join("data.mdb"))?;

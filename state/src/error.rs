@@ -75,6 +75,14 @@ pub enum StateError {
     /// A query the projection declines to answer, with why.
     #[error("unsupported query: {0}")]
     Unsupported(String),
+    /// The thread writing a pipelined apply ended before it wrote every batch.
+    #[error("the thread writing {path} stopped: {detail}")]
+    WriterStopped {
+        /// The environment directory.
+        path: PathBuf,
+        /// Why.
+        detail: String,
+    },
 }
 
 impl StateError {

@@ -33,7 +33,9 @@ use heed::{CompactionOption, Env, WithoutTls};
 use serde::{Deserialize, Serialize};
 
 use crate::block::{BlockNum, BlockRef};
-use crate::contract::{apply_records, genesis_books, Outcome, PowerDown, Reject, CONTRACT_VERSION};
+use crate::contract::{
+    self, apply_records, genesis_books, Outcome, PowerDown, Reject, CONTRACT_VERSION,
+};
 use crate::error::StateError;
 use crate::log::LogRecord;
 use crate::token::TokenConfig;
@@ -45,11 +47,14 @@ mod history;
 mod journal;
 mod meta;
 mod pages;
+mod pipeline;
 mod read;
+mod recorder;
 mod store;
 
 pub use env::{ProjectionOptions, DEFAULT_MAP_SIZE, DEFAULT_UNDO_BLOCKS};
 pub use history::MAX_HISTORICAL_RICHLIST_ACCOUNTS;
+pub use pipeline::Pipeline;
 
 /// Whether [`Projection::apply_with`] records a batch in the undo journal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -383,6 +388,22 @@ impl Projection {
         log_records_after: u64,
         undo: Undo,
     ) -> Result<ApplySummary, StateError> {
+        let config = &self.inner.config;
+        self.write_batch(log_records_after, undo, |ledger, books| {
+            apply_records(ledger, books, config, records)
+        })
+    }
+
+    /// One batch in one write transaction: `run` makes the ledger calls
+    /// (the contract itself, or a recording of it) and brings the books up
+    /// to date; then the rows are flushed, the undo frame and the meta
+    /// record written, and the transaction committed.
+    fn write_batch<T>(
+        &self,
+        log_records_after: u64,
+        undo: Undo,
+        run: impl FnOnce(&mut LmdbLedger<'_, '_>, &mut contract::Books) -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
         let inner = &*self.inner;
         let mut wtxn = inner.env.write_txn().map_err(|e| self.lmdb(e))?;
         let mut stored =
@@ -399,7 +420,7 @@ impl Projection {
                 inner.history_blocks.is_some(),
                 (undo == Undo::Record).then(|| FrameBuilder::new(&before)),
             );
-            let summary = apply_records(&mut ledger, &mut stored.books, &inner.config, records)?;
+            let summary = run(&mut ledger, &mut stored.books)?;
             ledger.flush()?;
             (summary, ledger.into_journal())
         };

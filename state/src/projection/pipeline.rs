@@ -1,0 +1,159 @@
+//! A pipelined apply for long runs of batches (a replay): the contract runs
+//! on the caller's thread against a [`Recorder`], while a writer thread
+//! makes the recorded calls on an `LmdbLedger` and commits the batch before.
+//! One thread alone leaves the second core idle; this way the contract and
+//! the LMDB writes of consecutive batches overlap.
+//!
+//! The projection ends up exactly as [`Projection::apply_with`] would leave
+//! it, batch for batch: the writer runs the same flush, undo frame and meta
+//! code (`Projection::write_batch`), on the same calls in the same order,
+//! and checks before each batch that the books it loads are the ones the
+//! contract started that batch from.
+
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+use crate::contract::{apply_records, Books};
+use crate::error::StateError;
+use crate::log::LogRecord;
+use crate::projection::recorder::{Calls, Known, Recorder};
+use crate::projection::{ApplySummary, Projection, Undo};
+
+/// Batches the contract may run ahead of the writer.
+const AHEAD: usize = 1;
+
+/// One batch on its way to the writer.
+struct Batch {
+    records: Vec<LogRecord>,
+    calls: Calls,
+    /// The books the contract started from, and where it left them.
+    before: Books,
+    after: Books,
+    log_records_after: u64,
+    undo: Undo,
+}
+
+/// Applies batches with the contract on this thread and the writes on
+/// another; made by [`Projection::pipelined`].
+pub struct Pipeline<'p> {
+    projection: &'p Projection,
+    known: Known,
+    books: Books,
+    batches: Option<SyncSender<Batch>>,
+    /// Set when a batch failed halfway: the recorder's view is then ahead
+    /// of anything that will be written.
+    broken: bool,
+}
+
+impl Projection {
+    /// Runs `work`, whose [`Pipeline::apply`] calls apply batches like
+    /// [`Projection::apply_with`] but with the writes of one batch
+    /// overlapping the contract of the next. Returns once every batch
+    /// applied is committed (or the first error, the writer's first).
+    ///
+    /// Nothing else may write to the projection meanwhile; readers see each
+    /// batch once it is committed, as with `apply_with`.
+    pub fn pipelined<T>(
+        &self,
+        work: impl FnOnce(&mut Pipeline<'_>) -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
+        let books = self.read(|r| Ok(self.stored_meta(r)?.books))?;
+        std::thread::scope(|scope| {
+            let (sender, receiver) = sync_channel::<Batch>(AHEAD);
+            let writer = std::thread::Builder::new()
+                .name("projection-writer".into())
+                .spawn_scoped(scope, || self.write_batches(receiver))
+                .map_err(|e| StateError::io(&self.inner.path, e))?;
+            let mut pipeline = Pipeline {
+                projection: self,
+                known: Known::default(),
+                books,
+                batches: Some(sender),
+                broken: false,
+            };
+            let worked = work(&mut pipeline);
+            // Closing the channel lets the writer finish what it was sent.
+            drop(pipeline.batches.take());
+            let written = writer
+                .join()
+                .unwrap_or_else(|_| Err(self.writer_stopped("it panicked".into())));
+            written.and(worked)
+        })
+    }
+
+    fn write_batches(&self, batches: Receiver<Batch>) -> Result<(), StateError> {
+        for batch in batches {
+            let path = &self.inner.path;
+            self.write_batch(batch.log_records_after, batch.undo, |ledger, books| {
+                if *books != batch.before {
+                    return Err(StateError::Corrupt {
+                        path: path.clone(),
+                        detail: "the pipelined apply's books differ from the projection's".into(),
+                    });
+                }
+                batch.calls.replay_into(ledger, &batch.records, path)?;
+                *books = batch.after;
+                Ok(())
+            })?;
+            self.release_pages_if_due();
+        }
+        Ok(())
+    }
+
+    fn writer_stopped(&self, detail: String) -> StateError {
+        StateError::WriterStopped {
+            path: self.inner.path.clone(),
+            detail,
+        }
+    }
+}
+
+impl Pipeline<'_> {
+    /// Applies `records` as [`Projection::apply_with`] would, the projection
+    /// standing at log position `log_records_after` once the batch is
+    /// written. Returns when the contract is done with the batch; the
+    /// write follows on the writer thread.
+    pub fn apply(
+        &mut self,
+        records: Vec<LogRecord>,
+        log_records_after: u64,
+        undo: Undo,
+    ) -> Result<ApplySummary, StateError> {
+        let projection = self.projection;
+        if self.broken {
+            return Err(projection.writer_stopped("an earlier batch failed".into()));
+        }
+        let inner = &*projection.inner;
+        let before = self.books.clone();
+        let ran = {
+            let rtxn = inner.env.read_txn().map_err(|e| projection.lmdb(e))?;
+            let mut recorder = Recorder::new(&mut self.known, &rtxn, &inner.dbs, &inner.path);
+            apply_records(&mut recorder, &mut self.books, &inner.config, &records)
+                .map(|summary| (summary, recorder.into_calls()))
+        };
+        let (summary, calls) = match ran {
+            Ok(ran) => ran,
+            Err(e) => {
+                self.broken = true;
+                return Err(e);
+            }
+        };
+        let batch = Batch {
+            records,
+            calls,
+            before,
+            after: self.books.clone(),
+            log_records_after,
+            undo,
+        };
+        let sent = match &self.batches {
+            Some(batches) => batches.send(batch).is_ok(),
+            None => false,
+        };
+        if !sent {
+            self.broken = true;
+            // The writer's own error is what `pipelined` returns.
+            return Err(projection.writer_stopped("it ended before this batch".into()));
+        }
+        Ok(summary)
+    }
+}

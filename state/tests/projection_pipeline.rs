@@ -1,0 +1,168 @@
+//! The pipelined apply (the contract on the caller's thread, the LMDB
+//! writes on a thread of their own) stores exactly what applying the same
+//! batches one after the other stores: every table byte for byte, the meta
+//! and the books, with batches cut anywhere (in the middle of a block too),
+//! the undo journal on or off per batch, and history retention on or off.
+//! A batch the contract refuses stops the pipeline with the contract's
+//! error, and every batch before it is committed.
+
+mod contract_support;
+
+use contract_support::*;
+use proptest::prelude::*;
+use state::projection::{Meta, ProjectionOptions, RawTables, Undo};
+use state::{LogRecord, Projection, StateError, TokenConfig};
+
+fn cfg() -> TokenConfig {
+    config_with(
+        genesis(&[("alice", 1000, 0), ("bob", 0, 800), ("carol", 300, 300)]),
+        3,
+    )
+}
+
+fn open(dir: &std::path::Path, history_blocks: Option<u64>) -> Projection {
+    let options = ProjectionOptions {
+        map_size: 1 << 28,
+        undo_blocks: 1_000_000,
+        history_blocks,
+        ..ProjectionOptions::default()
+    };
+    Projection::open_with(dir, &cfg(), &options).expect("opens")
+}
+
+/// Everything a query can see: the raw tables and the books.
+#[derive(Debug, PartialEq)]
+struct Picture {
+    tables: RawTables,
+    meta: Meta,
+    books: state::contract::Books,
+}
+
+fn picture(p: &Projection) -> Picture {
+    Picture {
+        tables: p.raw_tables().expect("tables"),
+        meta: p.meta().expect("meta"),
+        books: p.books().expect("books"),
+    }
+}
+
+/// The non-empty batches `points` cut `records` into, each with the log
+/// position after it and whether it goes in the undo journal.
+fn batches(
+    records: &[LogRecord],
+    points: &[usize],
+    skips: &[bool],
+) -> Vec<(Vec<LogRecord>, u64, Undo)> {
+    let mut position = 0u64;
+    split_at_points(records, points)
+        .into_iter()
+        .filter(|chunk| !chunk.is_empty())
+        .enumerate()
+        .map(|(i, chunk)| {
+            position += chunk.len() as u64;
+            let undo = if skips.get(i).copied().unwrap_or(false) {
+                Undo::Skip
+            } else {
+                Undo::Record
+            };
+            (chunk, position, undo)
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn pipelined_batches_store_what_one_by_one_batches_do(
+        steps in steps(90),
+        points in prop::collection::vec(any::<usize>(), 0..10),
+        skips in prop::collection::vec(any::<bool>(), 10),
+        retention in prop::option::of(1u64..40),
+        before in any::<prop::sample::Index>(),
+    ) {
+        let records = records(&steps);
+        let batches = batches(&records, &points, &skips);
+        let (one, two) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+        let one_by_one = open(one.path(), retention);
+        let pipelined = open(two.path(), retention);
+
+        // The first batches go in one by one on both, so the pipeline also
+        // starts from stored state it must read (and may delete).
+        let (first, rest) = batches.split_at(before.index(batches.len() + 1));
+        for (chunk, position, undo) in first {
+            one_by_one.apply_with(chunk, *position, *undo).expect("applies");
+            pipelined.apply_with(chunk, *position, *undo).expect("applies");
+        }
+        let mut summaries = Vec::new();
+        for (chunk, position, undo) in rest {
+            summaries.push(one_by_one.apply_with(chunk, *position, *undo).expect("applies"));
+        }
+        let piped = pipelined
+            .pipelined(|pipeline| {
+                rest.iter()
+                    .map(|(chunk, position, undo)| pipeline.apply(chunk.clone(), *position, *undo))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .expect("applies pipelined");
+
+        prop_assert_eq!(format!("{piped:?}"), format!("{summaries:?}"));
+        let expected = picture(&one_by_one);
+        prop_assert_eq!(&picture(&pipelined), &expected);
+
+        // The journals agree too: unwinding both to the same boundary lands
+        // both on the same projection.
+        if let Some((_, first, _)) = batches.first() {
+            let a = one_by_one.unwind_to(*first).expect("unwinds");
+            let b = pipelined.unwind_to(*first).expect("unwinds");
+            prop_assert_eq!(a, b);
+            prop_assert_eq!(picture(&pipelined), picture(&one_by_one));
+        }
+    }
+}
+
+#[test]
+fn a_batch_the_contract_refuses_stops_the_pipeline_after_the_batches_before_it() {
+    let mut chain = LogBuilder::new();
+    chain
+        .at(5)
+        .op("send", "alice", r#"{"to":"bob","amount":10}"#)
+        .end();
+    let first = chain.take();
+    chain
+        .at(6)
+        .op("send", "bob", r#"{"to":"carol","amount":3}"#)
+        .end();
+    let second = chain.take();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = open(dir.path(), None);
+    let after_first = first.len() as u64;
+    let after_second = after_first + second.len() as u64;
+    let result = p.pipelined(|pipeline| {
+        pipeline.apply(first.clone(), after_first, Undo::Record)?;
+        pipeline.apply(second.clone(), after_second, Undo::Record)?;
+        // Block 5 again: out of order.
+        pipeline.apply(first.clone(), after_second + after_first, Undo::Record)?;
+        Ok(())
+    });
+    match result {
+        Err(StateError::InvalidArgument(message)) => {
+            assert!(message.contains("out of order"), "{message}")
+        }
+        other => panic!("expected the contract's refusal, got {other:?}"),
+    }
+    let meta = p.meta().expect("meta");
+    assert_eq!(meta.log_records, after_second);
+    assert_eq!(meta.cursor.map(|c| c.num), Some(6));
+    assert_eq!(p.account("carol").expect("reads").0.balance, 303);
+
+    // The projection goes on as usual afterwards.
+    chain
+        .at(7)
+        .op("send", "carol", r#"{"to":"alice","amount":1}"#)
+        .end();
+    let third = chain.take();
+    p.apply(&third, after_second + third.len() as u64)
+        .expect("applies after the refusal");
+    assert_eq!(p.account("carol").expect("reads").0.balance, 302);
+}
