@@ -43,11 +43,17 @@ pub(crate) fn figure(dir: &Path, sizes: &Sizes) -> Result<Figure, BenchError> {
     }
     let state_dir = runtime.layout().state_dir.clone();
     drop(runtime);
+    let replayed_file = file_mb(&state_dir.join("data.mdb"));
     let rows = lmdb::read_all(&state_dir)?;
     let commits = report.records.div_ceil(REPLAY_CHUNK_RECORDS).max(1);
-    let baseline_seconds = lmdb::put_loop(&work.path().join("baseline"), &rows, commits)?;
+    let baseline_dir = work.path().join("baseline");
+    let baseline_seconds = lmdb::put_loop(&baseline_dir, &rows, commits)?;
     let mut figure = figure_from(ops, seconds, baseline_seconds, &rows, commits);
     figure.details.extend(cpu);
+    figure.details.push(format!(
+        "LMDB file after the replay {replayed_file:.0} MB, after the put loop {:.0} MB",
+        file_mb(&baseline_dir.join("data.mdb"))
+    ));
     Ok(figure)
 }
 
@@ -78,6 +84,11 @@ fn figure_from(ops: u64, seconds: f64, baseline: f64, rows: &Rows, commits: u64)
             ),
         ],
     }
+}
+
+/// The size of `file` in MB (NaN when it cannot be read).
+fn file_mb(file: &Path) -> f64 {
+    std::fs::metadata(file).map_or(f64::NAN, |m| m.len() as f64 / 1e6)
 }
 
 pub(crate) fn tempdir(dir: &Path) -> Result<tempfile::TempDir, BenchError> {
