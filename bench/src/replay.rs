@@ -30,11 +30,12 @@ pub(crate) fn figure(dir: &Path, sizes: &Sizes) -> Result<Figure, BenchError> {
         .replay(None, None, &|_, _| {})
         .map_err(|e| BenchError::failed("replaying the log", e))?;
     let seconds = started.elapsed().as_secs_f64();
-    // The replay applies on the calling thread; a thread of its own reads the log.
+    // The replay runs the contract on the calling thread; a thread of its own
+    // reads the log, and another writes LMDB (`Projection::pipelined`).
     let cpu = cpu_before.zip(CpuTime::now()).map(|(before, after)| {
         after
             .since(before)
-            .describe(seconds, Some("the applying thread"))
+            .describe(seconds, Some("the contract's thread"))
     });
     if before.as_deref() != Some(report.state_hash.as_str()) {
         return Err(BenchError::Check(
