@@ -10,14 +10,7 @@ use proptest::prelude::*;
 use state::contract::books::holding;
 use state::contract::MemLedger;
 use state::projection::ProjectionOptions;
-use state::{LogRecord, Projection, StateError, TokenConfig};
-
-fn cfg() -> TokenConfig {
-    config_with(
-        genesis(&[("alice", 1000, 0), ("bob", 0, 800), ("carol", 300, 300)]),
-        3,
-    )
-}
+use state::{LogRecord, Projection, StateError};
 
 fn open(dir: &std::path::Path, history_blocks: Option<u64>) -> Projection {
     let options = ProjectionOptions {
@@ -25,7 +18,7 @@ fn open(dir: &std::path::Path, history_blocks: Option<u64>) -> Projection {
         history_blocks,
         ..ProjectionOptions::default()
     };
-    Projection::open_with(dir, &cfg(), &options).expect("opens")
+    Projection::open_with(dir, &three_accounts(), &options).expect("opens")
 }
 
 fn block_of(record: &LogRecord) -> u64 {
@@ -43,7 +36,7 @@ fn replay_to(records: &[LogRecord], n: u64) -> MemLedger {
         .cloned()
         .collect();
     prefix.push(end(n));
-    let mut mem = MemLedger::new(&cfg());
+    let mut mem = MemLedger::new(&three_accounts());
     mem.apply(&prefix).expect("in order");
     mem
 }
@@ -199,7 +192,7 @@ proptest! {
 
 #[test]
 fn genesis_is_the_state_before_the_start_block_and_earlier_blocks_are_refused() {
-    let mut config = cfg();
+    let mut config = three_accounts();
     config.start_block = 100;
     let dir = tempfile::tempdir().expect("tempdir");
     let p = Projection::open(dir.path(), &config).expect("opens");

@@ -8,15 +8,8 @@ mod contract_support;
 
 use contract_support::*;
 use proptest::prelude::*;
-use state::projection::{Meta, ProjectionOptions, RawTables, Undo};
-use state::{LogRecord, Projection, TokenConfig};
-
-fn cfg() -> TokenConfig {
-    config_with(
-        genesis(&[("alice", 1000, 0), ("bob", 0, 800), ("carol", 300, 300)]),
-        3,
-    )
-}
+use state::projection::{ProjectionOptions, Undo};
+use state::{LogRecord, Projection};
 
 fn open(dir: &std::path::Path, undo_blocks: u64, history_blocks: Option<u64>) -> Projection {
     let options = ProjectionOptions {
@@ -25,23 +18,7 @@ fn open(dir: &std::path::Path, undo_blocks: u64, history_blocks: Option<u64>) ->
         history_blocks,
         ..ProjectionOptions::default()
     };
-    Projection::open_with(dir, &cfg(), &options).expect("opens")
-}
-
-/// Everything a query can see: the raw tables and the books.
-#[derive(Debug, PartialEq)]
-struct Picture {
-    tables: RawTables,
-    meta: Meta,
-    books: state::contract::Books,
-}
-
-fn picture(p: &Projection) -> Picture {
-    Picture {
-        tables: p.raw_tables().expect("tables"),
-        meta: p.meta().expect("meta"),
-        books: p.books().expect("books"),
-    }
+    Projection::open_with(dir, &three_accounts(), &options).expect("opens")
 }
 
 /// Applies `records` in the batches `points` cut them into; returns the

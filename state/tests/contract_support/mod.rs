@@ -346,3 +346,28 @@ pub fn grant_sums(
     }
     (out, inn)
 }
+
+/// The token of the projection tests: alice 1000 liquid, bob 800 power,
+/// carol 300 of each, power-downs in installments every 3 blocks.
+pub fn three_accounts() -> TokenConfig {
+    config_with(
+        genesis(&[("alice", 1000, 0), ("bob", 0, 800), ("carol", 300, 300)]),
+        3,
+    )
+}
+
+/// Everything a query can see of a projection: the raw tables and the books.
+#[derive(Debug, PartialEq)]
+pub struct Picture {
+    pub tables: state::projection::RawTables,
+    pub meta: state::projection::Meta,
+    pub books: state::contract::Books,
+}
+
+pub fn picture(p: &state::Projection) -> Picture {
+    Picture {
+        tables: p.raw_tables().expect("tables"),
+        meta: p.meta().expect("meta"),
+        books: p.books().expect("books"),
+    }
+}
