@@ -94,7 +94,6 @@ impl Projection {
                 *books = batch.after;
                 Ok(())
             })?;
-            self.release_pages_if_due();
         }
         Ok(())
     }
