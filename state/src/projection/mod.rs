@@ -51,6 +51,7 @@ mod pipeline;
 mod read;
 mod recorder;
 mod store;
+mod stored;
 
 pub use env::{ProjectionOptions, DEFAULT_MAP_SIZE, DEFAULT_UNDO_BLOCKS};
 pub use history::MAX_HISTORICAL_RICHLIST_ACCOUNTS;

@@ -22,6 +22,7 @@ use crate::log::LogRecord;
 use crate::op::TokenOp;
 use crate::projection::codec::{self, DecodeError};
 use crate::projection::env::Dbs;
+use crate::projection::stored;
 use crate::projection::AccountState;
 
 /// A span of [`Calls::text`].
@@ -223,13 +224,7 @@ impl Ledger for Recorder<'_, '_> {
         if let Some(state) = self.known.accounts.get(name) {
             return Ok(*state);
         }
-        let state = match self.dbs.accounts.get(self.txn, name.as_bytes()) {
-            Ok(Some(bytes)) => {
-                codec::decode_account(bytes).map_err(|e| self.corrupt("account record", e))?
-            }
-            Ok(None) => AccountState::default(),
-            Err(e) => return Err(self.lmdb(e)),
-        };
+        let state = stored::account(self.txn, self.dbs, self.path, name)?;
         self.known.accounts.insert(name.to_string(), state);
         Ok(state)
     }
@@ -256,15 +251,7 @@ impl Ledger for Recorder<'_, '_> {
         if let Some(amount) = self.known.grants.get(&pair) {
             return Ok(*amount);
         }
-        codec::grant_key(&mut self.key, from, to);
-        let amount = match self.dbs.grants.get(self.txn, &self.key) {
-            Ok(None) => 0,
-            Ok(Some(bytes)) => bytes
-                .try_into()
-                .map(u64::from_le_bytes)
-                .map_err(|_| self.corrupt("grant record", DecodeError("grant length")))?,
-            Err(e) => return Err(self.lmdb(e)),
-        };
+        let amount = stored::grant(self.txn, self.dbs, self.path, &mut self.key, from, to)?;
         self.known.grants.insert(pair, amount);
         Ok(amount)
     }
@@ -282,14 +269,7 @@ impl Ledger for Recorder<'_, '_> {
         if let Some(schedule) = self.known.power_downs.get(account) {
             return Ok(*schedule);
         }
-        let schedule = match self.dbs.power_downs.get(self.txn, account.as_bytes()) {
-            Ok(None) => None,
-            Ok(Some(bytes)) => Some(
-                codec::decode_power_down(bytes)
-                    .map_err(|e| self.corrupt("power-down record", e))?,
-            ),
-            Err(e) => return Err(self.lmdb(e)),
-        };
+        let schedule = stored::power_down(self.txn, self.dbs, self.path, account)?;
         self.known.power_downs.insert(account.to_string(), schedule);
         Ok(schedule)
     }

@@ -27,6 +27,7 @@ use crate::projection::cursor_puts::CursorPuts;
 use crate::projection::env::Dbs;
 use crate::projection::history::{push_row, HistoryBuffer};
 use crate::projection::journal::{FrameBuilder, Table};
+use crate::projection::stored;
 use crate::projection::AccountState;
 
 #[derive(Debug, Clone)]
@@ -153,13 +154,7 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
     /// `name`'s entry in the account cache, read from the database on first use.
     fn cached(&mut self, name: &str) -> Result<&mut Cached, StateError> {
         if !self.cache.contains_key(name) {
-            let stored = match self.dbs.accounts.get(self.txn, name.as_bytes()) {
-                Ok(Some(bytes)) => {
-                    codec::decode_account(bytes).map_err(|e| self.corrupt("account record", e))?
-                }
-                Ok(None) => AccountState::default(),
-                Err(e) => return Err(self.lmdb(e)),
-            };
+            let stored = stored::account(self.txn, self.dbs, self.path, name)?;
             let entry = Cached {
                 stored,
                 current: stored,
@@ -321,15 +316,7 @@ impl Ledger for LmdbLedger<'_, '_> {
     }
 
     fn grant(&mut self, from: &str, to: &str) -> Result<u64, StateError> {
-        codec::grant_key(&mut self.key, from, to);
-        match self.dbs.grants.get(self.txn, &self.key) {
-            Ok(None) => Ok(0),
-            Ok(Some(bytes)) => bytes
-                .try_into()
-                .map(u64::from_le_bytes)
-                .map_err(|_| self.corrupt("grant record", DecodeError("grant length"))),
-            Err(e) => Err(self.lmdb(e)),
-        }
+        stored::grant(self.txn, self.dbs, self.path, &mut self.key, from, to)
     }
 
     fn put_grant(&mut self, from: &str, to: &str, amount: u64) -> Result<(), StateError> {
@@ -346,13 +333,7 @@ impl Ledger for LmdbLedger<'_, '_> {
     }
 
     fn power_down(&mut self, account: &str) -> Result<Option<PowerDown>, StateError> {
-        match self.dbs.power_downs.get(self.txn, account.as_bytes()) {
-            Ok(None) => Ok(None),
-            Ok(Some(bytes)) => codec::decode_power_down(bytes)
-                .map(Some)
-                .map_err(|e| self.corrupt("power-down record", e)),
-            Err(e) => Err(self.lmdb(e)),
-        }
+        stored::power_down(self.txn, self.dbs, self.path, account)
     }
 
     fn put_power_down(
