@@ -12,6 +12,18 @@ use crate::projection::AccountState;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DecodeError(pub(crate) &'static str);
 
+/// The error for `what`, stored in the environment at `path`, that failed to decode.
+pub(crate) fn corrupt(
+    path: &std::path::Path,
+    what: &str,
+    e: DecodeError,
+) -> crate::error::StateError {
+    crate::error::StateError::Corrupt {
+        path: path.to_path_buf(),
+        detail: format!("{what}: {}", e.0),
+    }
+}
+
 /// Key of a transfer: block, transaction index, operation index (16 bytes).
 pub(crate) const TRANSFER_KEY_LEN: usize = 16;
 

@@ -22,7 +22,7 @@ use crate::account::is_valid_account;
 use crate::block::BlockNum;
 use crate::contract::books::holding;
 use crate::error::StateError;
-use crate::projection::codec::{self, DecodeError};
+use crate::projection::codec::{self, corrupt, DecodeError};
 use crate::projection::cursor_puts::CursorPuts;
 use crate::projection::env::{Dbs, Raw};
 use crate::projection::journal::{FrameBuilder, Table};
@@ -105,13 +105,6 @@ fn history_key_append(out: &mut Vec<u8>, account: &str, block: BlockNum) {
     out.extend_from_slice(account.as_bytes());
     out.push(0);
     out.extend_from_slice(&block.to_be_bytes());
-}
-
-fn corrupt(path: &std::path::Path, what: &str, e: DecodeError) -> StateError {
-    StateError::Corrupt {
-        path: path.to_path_buf(),
-        detail: format!("{what}: {}", e.0),
-    }
 }
 
 /// Notes `state` as `rows`' figures after `block`: rows come in block

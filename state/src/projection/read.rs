@@ -34,10 +34,7 @@ impl Reader<'_> {
     }
 
     fn corrupt(&self, what: &str, e: DecodeError) -> StateError {
-        StateError::Corrupt {
-            path: self.path.to_path_buf(),
-            detail: format!("{what}: {}", e.0),
-        }
+        codec::corrupt(self.path, what, e)
     }
 
     pub(crate) fn transfers(&self, query: &TransferQuery) -> Result<TransferPage, StateError> {

@@ -20,7 +20,7 @@ use crate::contract::{Ledger, Outcome, PowerDown, TransferRecord};
 use crate::error::StateError;
 use crate::log::LogRecord;
 use crate::op::TokenOp;
-use crate::projection::codec::{self, DecodeError};
+use crate::projection::codec;
 use crate::projection::env::Dbs;
 use crate::projection::stored;
 use crate::projection::AccountState;
@@ -206,17 +206,6 @@ impl<'a, 't> Recorder<'a, 't> {
     fn record(&mut self, call: Call) {
         self.calls.calls.push(call);
     }
-
-    fn lmdb(&self, e: heed::Error) -> StateError {
-        StateError::lmdb(self.path, e)
-    }
-
-    fn corrupt(&self, what: &str, e: DecodeError) -> StateError {
-        StateError::Corrupt {
-            path: self.path.to_path_buf(),
-            detail: format!("{what}: {}", e.0),
-        }
-    }
 }
 
 impl Ledger for Recorder<'_, '_> {
@@ -321,11 +310,11 @@ impl Ledger for Recorder<'_, '_> {
             .dbs
             .due
             .range(self.txn, &range)
-            .map_err(|e| self.lmdb(e))?;
+            .map_err(|e| StateError::lmdb(self.path, e))?;
         for entry in entries {
-            let (key, _) = entry.map_err(|e| self.lmdb(e))?;
-            let (block, account) =
-                codec::decode_due_key(key).map_err(|e| self.corrupt("due index key", e))?;
+            let (key, _) = entry.map_err(|e| StateError::lmdb(self.path, e))?;
+            let (block, account) = codec::decode_due_key(key)
+                .map_err(|e| codec::corrupt(self.path, "due index key", e))?;
             if block > through {
                 break;
             }

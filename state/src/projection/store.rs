@@ -193,10 +193,7 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
     }
 
     fn corrupt(&self, what: &str, e: DecodeError) -> StateError {
-        StateError::Corrupt {
-            path: self.path.to_path_buf(),
-            detail: format!("{what}: {}", e.0),
-        }
+        codec::corrupt(self.path, what, e)
     }
 
     /// Writes every changed account with its rich-list entry, and the

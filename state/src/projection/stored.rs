@@ -8,16 +8,9 @@ use heed::{RoTxn, WithoutTls};
 
 use crate::contract::PowerDown;
 use crate::error::StateError;
-use crate::projection::codec::{self, DecodeError};
+use crate::projection::codec::{self, corrupt, DecodeError};
 use crate::projection::env::Dbs;
 use crate::projection::AccountState;
-
-fn corrupt(path: &Path, what: &str, e: DecodeError) -> StateError {
-    StateError::Corrupt {
-        path: path.to_path_buf(),
-        detail: format!("{what}: {}", e.0),
-    }
-}
 
 /// `name`'s figures; zeros when it has none.
 pub(crate) fn account(
