@@ -38,7 +38,7 @@ pub struct Pipeline<'p> {
     projection: &'p Projection,
     known: Known,
     books: Books,
-    batches: Option<SyncSender<Batch>>,
+    batches: SyncSender<Batch>,
     /// Set when a batch failed halfway: the recorder's view is then ahead
     /// of anything that will be written.
     broken: bool,
@@ -67,12 +67,12 @@ impl Projection {
                 projection: self,
                 known: Known::default(),
                 books,
-                batches: Some(sender),
+                batches: sender,
                 broken: false,
             };
             let worked = work(&mut pipeline);
             // Closing the channel lets the writer finish what it was sent.
-            drop(pipeline.batches.take());
+            drop(pipeline);
             let written = writer
                 .join()
                 .unwrap_or_else(|_| Err(self.writer_stopped("it panicked".into())));
@@ -144,11 +144,7 @@ impl Pipeline<'_> {
             log_records_after,
             undo,
         };
-        let sent = match &self.batches {
-            Some(batches) => batches.send(batch).is_ok(),
-            None => false,
-        };
-        if !sent {
+        if self.batches.send(batch).is_err() {
             self.broken = true;
             // The writer's own error is what `pipelined` returns.
             return Err(projection.writer_stopped("it ended before this batch".into()));
