@@ -164,7 +164,8 @@ impl<'r> Ops<'r> {
 #[derive(Debug, Default)]
 pub(crate) struct Known {
     accounts: HashMap<String, AccountState, foldhash::fast::RandomState>,
-    grants: HashMap<(String, String), u64, foldhash::fast::RandomState>,
+    /// By grant key (`codec::grant_key`).
+    grants: HashMap<Vec<u8>, u64, foldhash::fast::RandomState>,
     power_downs: HashMap<String, Option<PowerDown>, foldhash::fast::RandomState>,
     /// Due entries written since the start: present (true) or removed.
     due: BTreeMap<(BlockNum, String), bool>,
@@ -236,19 +237,18 @@ impl Ledger for Recorder<'_, '_> {
     }
 
     fn grant(&mut self, from: &str, to: &str) -> Result<u64, StateError> {
-        let pair = (from.to_string(), to.to_string());
-        if let Some(amount) = self.known.grants.get(&pair) {
+        codec::grant_key(&mut self.key, from, to);
+        if let Some(amount) = self.known.grants.get(self.key.as_slice()) {
             return Ok(*amount);
         }
-        let amount = stored::grant(self.txn, self.dbs, self.path, &mut self.key, from, to)?;
-        self.known.grants.insert(pair, amount);
+        let amount = stored::grant(self.txn, self.dbs, self.path, &self.key)?;
+        self.known.grants.insert(self.key.clone(), amount);
         Ok(amount)
     }
 
     fn put_grant(&mut self, from: &str, to: &str, amount: u64) -> Result<(), StateError> {
-        self.known
-            .grants
-            .insert((from.to_string(), to.to_string()), amount);
+        codec::grant_key(&mut self.key, from, to);
+        self.known.grants.insert(self.key.clone(), amount);
         let (from, to) = (self.calls.text(from), self.calls.text(to));
         self.record(Call::PutGrant(from, to, amount));
         Ok(())

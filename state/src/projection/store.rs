@@ -313,7 +313,8 @@ impl Ledger for LmdbLedger<'_, '_> {
     }
 
     fn grant(&mut self, from: &str, to: &str) -> Result<u64, StateError> {
-        stored::grant(self.txn, self.dbs, self.path, &mut self.key, from, to)
+        codec::grant_key(&mut self.key, from, to);
+        stored::grant(self.txn, self.dbs, self.path, &self.key)
     }
 
     fn put_grant(&mut self, from: &str, to: &str, amount: u64) -> Result<(), StateError> {

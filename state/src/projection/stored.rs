@@ -28,16 +28,13 @@ pub(crate) fn account(
     }
 }
 
-/// What `from` grants to `to`; 0 when nothing. `key` is a buffer for the key.
+/// The amount of the grant at `key` (see `codec::grant_key`); 0 when none.
 pub(crate) fn grant(
     txn: &RoTxn<'_, WithoutTls>,
     dbs: &Dbs,
     path: &Path,
-    key: &mut Vec<u8>,
-    from: &str,
-    to: &str,
+    key: &[u8],
 ) -> Result<u64, StateError> {
-    codec::grant_key(key, from, to);
     match dbs.grants.get(txn, key) {
         Ok(None) => Ok(0),
         Ok(Some(bytes)) => bytes
