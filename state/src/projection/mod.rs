@@ -681,7 +681,14 @@ impl Projection {
             let mut key = Vec::new();
             codec::grant_key(&mut key, from, to);
             match r.dbs.grants.get(r.txn, &key) {
-                Ok(Some(bytes)) => Ok(bytes.try_into().map(u64::from_le_bytes).unwrap_or(0)),
+                Ok(Some(bytes)) => bytes.try_into().map(u64::from_le_bytes).map_err(|_| {
+                    codec::corrupt(
+                        &self.inner.path,
+                        &format!("grant record of {from} to {to}"),
+                        codec::DecodeError("grant length"),
+                    )
+                }),
+                // A key longer than LMDB allows names no grant that can exist.
                 Ok(None) | Err(heed::Error::Mdb(heed::MdbError::BadValSize)) => Ok(0),
                 Err(e) => Err(self.lmdb(e)),
             }

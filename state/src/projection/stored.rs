@@ -60,3 +60,58 @@ pub(crate) fn power_down(
         Err(e) => Err(StateError::lmdb(path, e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::error::StateError;
+    use crate::projection::codec;
+
+    /// A value of the wrong length in the grants or power-downs table is
+    /// reported as corruption by the queries, never read as "nothing".
+    #[test]
+    fn queries_report_a_stored_value_of_the_wrong_length_as_corruption() {
+        let mut config = crate::token::preset("LARYNX").expect("preset");
+        config.genesis.balances.insert("alice".into(), 100);
+        let dir = tempfile::tempdir().expect("dir");
+        let projection = crate::Projection::open(dir.path(), &config).expect("opens");
+        assert_eq!(projection.grant("alice", "bob").expect("no grant"), 0);
+        assert_eq!(projection.power_down("alice").expect("none"), None);
+        {
+            let inner = &*projection.inner;
+            let mut wtxn = inner.env.write_txn().expect("write txn");
+            let mut key = Vec::new();
+            codec::grant_key(&mut key, "alice", "bob");
+            inner
+                .dbs
+                .grants
+                .put(&mut wtxn, &key, &[7u8; 3])
+                .expect("put");
+            inner
+                .dbs
+                .power_downs
+                .put(&mut wtxn, b"alice", &[1u8; 5])
+                .expect("put");
+            inner
+                .dbs
+                .accounts
+                .put(&mut wtxn, b"alice", &[1u8; 5])
+                .expect("put");
+            wtxn.commit().expect("commit");
+        }
+        let corrupt = |result: Result<String, StateError>| match result {
+            Err(StateError::Corrupt { detail, .. }) => detail,
+            other => panic!("expected a corruption error, got {other:?}"),
+        };
+        let grant = corrupt(projection.grant("alice", "bob").map(|g| g.to_string()));
+        assert!(grant.contains("grant record of alice to bob"), "{grant}");
+        let power_down = corrupt(projection.power_down("alice").map(|p| format!("{p:?}")));
+        assert!(
+            power_down.contains("power-down record of alice"),
+            "{power_down}"
+        );
+        let account = corrupt(projection.account("alice").map(|a| format!("{a:?}")));
+        assert!(account.contains("account record of alice"), "{account}");
+        // Other keys still read normally.
+        assert_eq!(projection.grant("bob", "alice").expect("no grant"), 0);
+    }
+}
