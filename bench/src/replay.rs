@@ -83,8 +83,21 @@ fn figure_from(ops: u64, seconds: f64, baseline: f64, rows: &Rows, commits: u64)
                 rows.bytes() as f64 / 1e6,
                 rows.databases()
             ),
+            rows_per_op_bound(ops, baseline, rows),
         ],
     }
+}
+
+/// What the put loop's speed says about the target: the replay can be no
+/// faster than writing its rows, so 1M ops/s needs few enough rows per op.
+fn rows_per_op_bound(ops: u64, baseline: f64, rows: &Rows) -> String {
+    let rows_per_op = rows.len() as f64 / ops.max(1) as f64;
+    let rows_per_second = rows.len() as f64 / baseline;
+    format!(
+        "{rows_per_op:.1} rows per op; the put loop wrote {} rows/s, so on this machine 1,000,000 ops/s needs at most {:.1} rows per op even at the put loop's speed",
+        num(rows_per_second),
+        rows_per_second / 1e6
+    )
 }
 
 /// The size of `file` in MB (NaN when it cannot be read).

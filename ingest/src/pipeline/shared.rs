@@ -160,6 +160,13 @@ fn own_ops(block: &DecodedBlock, own: &OpFilter) -> DecodedBlock {
     }
 }
 
+/// `block` with only the operations `own` lets through: [`own_ops`] for a
+/// block no other stream holds, without the copy.
+fn keep_own_ops(mut block: DecodedBlock, own: &OpFilter) -> DecodedBlock {
+    block.ops.retain(|op| own.matches(&op.id));
+    block
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -193,14 +200,24 @@ impl Sharing<'_> {
             .await?
             .clone();
         ranges.taken(key, &slot, self.taker);
-        Ok(Chunk {
-            node: chunk.node,
-            blocks: chunk
+        drop(slot);
+        let node = chunk.node;
+        // The last stream to take a range is usually its only holder by
+        // now (`taken` dropped the slot): it keeps the blocks instead of
+        // copying them. With one token, no block is ever copied.
+        let blocks = match Arc::try_unwrap(chunk) {
+            Ok(chunk) => chunk
+                .blocks
+                .into_iter()
+                .map(|block| keep_own_ops(block, plan.filter))
+                .collect(),
+            Err(shared) => shared
                 .blocks
                 .iter()
                 .map(|block| own_ops(block, plan.filter))
                 .collect(),
-        })
+        };
+        Ok(Chunk { node, blocks })
     }
 
     /// Starts fetching the `read_ahead` ranges after this one that are
@@ -240,5 +257,51 @@ impl Sharing<'_> {
                     .await;
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{keep_own_ops, own_ops};
+    use crate::decode::{CustomJson, DecodedBlock, OpFilter};
+
+    fn op(op_index: u32, id: &str) -> CustomJson {
+        CustomJson {
+            trx_index: 0,
+            op_index,
+            trx_id: "ab".repeat(20),
+            id: id.into(),
+            required_auths: vec!["alice".into()],
+            required_posting_auths: vec![],
+            json: "{}".into(),
+        }
+    }
+
+    /// Keeping a block and copying it leave the same operations: the
+    /// token's own, in chain order, and the block's identity untouched.
+    #[test]
+    fn a_kept_block_holds_what_a_copied_one_would() {
+        let block = DecodedBlock {
+            block: state::BlockRef {
+                num: 7,
+                id: format!("00000007{}", "00".repeat(16)),
+                timestamp: "2025-01-01T00:00:00".into(),
+            },
+            previous: format!("00000006{}", "00".repeat(16)),
+            transactions: 3,
+            ops: vec![
+                op(0, "spkcc_send"),
+                op(1, "dlux_send"),
+                op(2, "spkcc_power_up"),
+                op(3, "spkccx_send"),
+            ],
+        };
+        let own = OpFilter::new(["spkcc_"]);
+        let copied = own_ops(&block, &own);
+        let kept = keep_own_ops(block.clone(), &own);
+        assert_eq!(kept, copied);
+        let ids: Vec<&str> = kept.ops.iter().map(|op| op.id.as_str()).collect();
+        assert_eq!(ids, ["spkcc_send", "spkcc_power_up"]);
+        assert_eq!((kept.block, kept.previous), (block.block, block.previous));
     }
 }
