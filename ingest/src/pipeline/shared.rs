@@ -204,7 +204,8 @@ impl Sharing<'_> {
         let node = chunk.node;
         // The last stream to take a range is usually its only holder by
         // now (`taken` dropped the slot): it keeps the blocks instead of
-        // copying them. With one token, no block is ever copied.
+        // copying them. With one token that is nearly every range; a range
+        // someone else still holds (a read-ahead task finishing) is copied.
         let blocks = match Arc::try_unwrap(chunk) {
             Ok(chunk) => chunk
                 .blocks
