@@ -44,12 +44,26 @@ fi
 
 [[ -c /dev/fuse ]] || die "/dev/fuse is missing: this machine cannot run zfs-fuse"
 
+# Lazily unmounts every mount at or under the pool's mountpoint, deepest first.
+unmount_under_mountpoint() {
+  awk -v m="$mountpoint" '$2 == m || index($2, m "/") == 1 { print $2 }' /proc/mounts \
+    | sort -r | while read -r stale; do umount -l "$stale" >&2 || true; done
+}
+
 if ! zpool list >/dev/null 2>&1; then
   if [[ -f $pidfile ]] && ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     rm -f "$pidfile"
   fi
+  # With no daemon running, mounts left at the mountpoint belong to one that
+  # died. Left there, the new daemon's mounts would stack on top of them, and
+  # unmounting them later wedged the new daemon's FUSE side (seen here: every
+  # lookup under the pool hung). So they go before the daemon starts.
+  if grep -q " $mountpoint[ /]" /proc/mounts; then
+    say "unmounting what a dead zfs-fuse daemon left at $mountpoint"
+    unmount_under_mountpoint
+  fi
   say "starting the zfs-fuse daemon"
-  zfs-fuse --pidfile "$pidfile" >&2
+  zfs-fuse --pidfile "$pidfile" >&2 || die "the zfs-fuse daemon did not start (see its messages above)"
   wait_for zpool list || die "the zfs-fuse daemon did not answer within ${wait_seconds}s"
 fi
 
@@ -78,8 +92,7 @@ fi
 # make the pool again (its contents are test scratch).
 if ! ls "$mountpoint" >/dev/null 2>&1; then
   say "the mount at $mountpoint is stale: recreating pool $pool"
-  awk -v m="$mountpoint" '$2 == m || index($2, m "/") == 1 { print $2 }' /proc/mounts \
-    | sort -r | while read -r stale; do umount -l "$stale" >&2 || true; done
+  unmount_under_mountpoint
   zpool destroy -f "$pool" >&2 || die "cannot remove pool $pool"
   rm -f "$vdev"
   mkdir -p "$vdev_dir"
