@@ -55,9 +55,10 @@ if ! zpool list >/dev/null 2>&1; then
     rm -f "$pidfile"
   fi
   # With no daemon running, mounts left at the mountpoint belong to one that
-  # died. Left there, the new daemon's mounts would stack on top of them, and
-  # unmounting them later wedged the new daemon's FUSE side (seen here: every
-  # lookup under the pool hung). So they go before the daemon starts.
+  # died. Left there, the new daemon's mounts would stack on top of them; the
+  # one time the stale-mount path below unmounted them after the new daemon
+  # had started, every lookup under the pool hung afterwards. So they go
+  # before the daemon starts.
   if grep -q " $mountpoint[ /]" /proc/mounts; then
     say "unmounting what a dead zfs-fuse daemon left at $mountpoint"
     unmount_under_mountpoint
