@@ -659,17 +659,10 @@ impl Projection {
     pub fn account(&self, name: &str) -> Result<(AccountState, Option<BlockRef>), StateError> {
         self.read(|r| {
             let cursor = self.stored_meta(r)?.books.cursor;
-            let state = match r.dbs.accounts.get(r.txn, name.as_bytes()) {
-                Ok(Some(bytes)) => {
-                    codec::decode_account(bytes).map_err(|e| StateError::Corrupt {
-                        path: self.inner.path.clone(),
-                        detail: format!("account record of {name}: {}", e.0),
-                    })?
-                }
-                Ok(None) => AccountState::default(),
-                // A name LMDB cannot even look up (longer than a key may be) is unknown.
-                Err(heed::Error::Mdb(heed::MdbError::BadValSize)) => AccountState::default(),
-                Err(e) => return Err(self.lmdb(e)),
+            let state = if self.fits_in_a_key(name.len()) {
+                stored::account(r.txn, r.dbs, r.path, name)?
+            } else {
+                AccountState::default()
             };
             Ok((state, cursor))
         })
@@ -680,35 +673,30 @@ impl Projection {
         self.read(|r| {
             let mut key = Vec::new();
             codec::grant_key(&mut key, from, to);
-            match r.dbs.grants.get(r.txn, &key) {
-                Ok(Some(bytes)) => bytes.try_into().map(u64::from_le_bytes).map_err(|_| {
-                    codec::corrupt(
-                        &self.inner.path,
-                        &format!("grant record of {from} to {to}"),
-                        codec::DecodeError("grant length"),
-                    )
-                }),
-                // A key longer than LMDB allows names no grant that can exist.
-                Ok(None) | Err(heed::Error::Mdb(heed::MdbError::BadValSize)) => Ok(0),
-                Err(e) => Err(self.lmdb(e)),
+            if self.fits_in_a_key(key.len()) {
+                stored::grant(r.txn, r.dbs, r.path, &key)
+            } else {
+                Ok(0)
             }
         })
     }
 
     /// The account's pending power-down, if any.
     pub fn power_down(&self, account: &str) -> Result<Option<PowerDown>, StateError> {
-        self.read(|r| match r.dbs.power_downs.get(r.txn, account.as_bytes()) {
-            Ok(Some(bytes)) => {
-                codec::decode_power_down(bytes)
-                    .map(Some)
-                    .map_err(|e| StateError::Corrupt {
-                        path: self.inner.path.clone(),
-                        detail: format!("power-down record of {account}: {}", e.0),
-                    })
+        self.read(|r| {
+            if self.fits_in_a_key(account.len()) {
+                stored::power_down(r.txn, r.dbs, r.path, account)
+            } else {
+                Ok(None)
             }
-            Ok(None) | Err(heed::Error::Mdb(heed::MdbError::BadValSize)) => Ok(None),
-            Err(e) => Err(self.lmdb(e)),
         })
+    }
+
+    /// Whether LMDB can look up a key of `len` bytes. An empty one or a
+    /// longer one (a name longer than any account can have) names nothing
+    /// stored, and LMDB would refuse the lookup (`MDB_BAD_VALSIZE`).
+    fn fits_in_a_key(&self, len: usize) -> bool {
+        (1..=self.inner.env.max_key_size()).contains(&len)
     }
 
     /// A page of transfers, newest first.

@@ -1,10 +1,10 @@
 //! One stored account, grant or power-down, read and decoded: what both
 //! ledgers (`LmdbLedger` in its write transaction, the pipeline's
-//! `Recorder` in a read transaction) ask of LMDB.
+//! `Recorder` in a read transaction) and the queries ask of LMDB.
 
 use std::path::Path;
 
-use heed::{RoTxn, WithoutTls};
+use heed::RoTxn;
 
 use crate::contract::PowerDown;
 use crate::error::StateError;
@@ -14,15 +14,14 @@ use crate::projection::AccountState;
 
 /// `name`'s figures; zeros when it has none.
 pub(crate) fn account(
-    txn: &RoTxn<'_, WithoutTls>,
+    txn: &RoTxn<'_>,
     dbs: &Dbs,
     path: &Path,
     name: &str,
 ) -> Result<AccountState, StateError> {
     match dbs.accounts.get(txn, name.as_bytes()) {
-        Ok(Some(bytes)) => {
-            codec::decode_account(bytes).map_err(|e| corrupt(path, "account record", e))
-        }
+        Ok(Some(bytes)) => codec::decode_account(bytes)
+            .map_err(|e| corrupt(path, &format!("account record of {name}"), e)),
         Ok(None) => Ok(AccountState::default()),
         Err(e) => Err(StateError::lmdb(path, e)),
     }
@@ -30,24 +29,29 @@ pub(crate) fn account(
 
 /// The amount of the grant at `key` (see `codec::grant_key`); 0 when none.
 pub(crate) fn grant(
-    txn: &RoTxn<'_, WithoutTls>,
+    txn: &RoTxn<'_>,
     dbs: &Dbs,
     path: &Path,
     key: &[u8],
 ) -> Result<u64, StateError> {
     match dbs.grants.get(txn, key) {
         Ok(None) => Ok(0),
-        Ok(Some(bytes)) => bytes
-            .try_into()
-            .map(u64::from_le_bytes)
-            .map_err(|_| corrupt(path, "grant record", DecodeError("grant length"))),
+        Ok(Some(bytes)) => bytes.try_into().map(u64::from_le_bytes).map_err(|_| {
+            // Only on this error path: the key, `from \0 to`, names the pair.
+            let names = String::from_utf8_lossy(key).replacen('\0', " to ", 1);
+            corrupt(
+                path,
+                &format!("grant record of {names}"),
+                DecodeError("grant length"),
+            )
+        }),
         Err(e) => Err(StateError::lmdb(path, e)),
     }
 }
 
 /// `account`'s pending power-down, if any.
 pub(crate) fn power_down(
-    txn: &RoTxn<'_, WithoutTls>,
+    txn: &RoTxn<'_>,
     dbs: &Dbs,
     path: &Path,
     account: &str,
@@ -56,7 +60,7 @@ pub(crate) fn power_down(
         Ok(None) => Ok(None),
         Ok(Some(bytes)) => codec::decode_power_down(bytes)
             .map(Some)
-            .map_err(|e| corrupt(path, "power-down record", e)),
+            .map_err(|e| corrupt(path, &format!("power-down record of {account}"), e)),
         Err(e) => Err(StateError::lmdb(path, e)),
     }
 }
@@ -113,5 +117,22 @@ mod tests {
         assert!(account.contains("account record of alice"), "{account}");
         // Other keys still read normally.
         assert_eq!(projection.grant("bob", "alice").expect("no grant"), 0);
+    }
+
+    /// A name LMDB cannot look up (empty, or longer than a key may be)
+    /// names nothing stored: the queries answer as for an unknown name.
+    #[test]
+    fn queries_treat_names_lmdb_cannot_look_up_as_unknown() {
+        let config = crate::token::preset("LARYNX").expect("preset");
+        let dir = tempfile::tempdir().expect("dir");
+        let projection = crate::Projection::open(dir.path(), &config).expect("opens");
+        let long = "x".repeat(600);
+        for name in ["", long.as_str()] {
+            let (state, _) = projection.account(name).expect("unknown account");
+            assert_eq!(state, crate::projection::AccountState::default());
+            assert_eq!(projection.power_down(name).expect("no power-down"), None);
+            assert_eq!(projection.grant(name, "bob").expect("no grant"), 0);
+            assert_eq!(projection.grant("bob", name).expect("no grant"), 0);
+        }
     }
 }
