@@ -7,6 +7,7 @@ pub(crate) mod disk;
 pub(crate) mod fetch;
 pub(crate) mod fork;
 pub(crate) mod heads;
+pub(crate) mod parts;
 pub(crate) mod recent;
 pub(crate) mod records;
 pub(crate) mod reorg;

@@ -36,6 +36,11 @@ impl Routes {
         &self.filter
     }
 
+    /// Every registered prefix.
+    pub(crate) fn prefixes(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(prefix, _, _)| prefix.as_str())
+    }
+
     /// How many tokens are registered.
     pub(crate) fn tokens(&self) -> usize {
         self.entries.len()

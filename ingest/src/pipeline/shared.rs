@@ -4,8 +4,9 @@
 //! start, or all live tokens) ask for the same `get_block_range` calls.
 //! Without sharing, each stream fetches and decodes the chain again. Here
 //! the first stream to ask for a range fetches it, decoded with the filter
-//! of every registered prefix (each stream then keeps its own ops), and the
-//! others wait for that answer instead of asking the node. A stream also
+//! of every registered prefix and split by prefix (each stream takes its
+//! own part, see `parts`), and the others wait for that answer instead of
+//! asking the node. A stream also
 //! reads ahead: while it applies a batch, the next ranges are fetched.
 //!
 //! Only ranges at or below the irreversible block are shared: they can no
@@ -20,9 +21,9 @@ use tokio::sync::OnceCell;
 use tokio::task::JoinSet;
 
 use super::fetch::{Chunk, FetchPlan};
+use super::parts::TokenParts;
 use super::routes::Routes;
 use super::workers::DecodePool;
-use crate::decode::{DecodedBlock, OpFilter};
 use crate::{Ingest, IngestError};
 
 /// Most ranges kept (decoded ranges hold only the matching ops, so a
@@ -35,7 +36,7 @@ type Key = (u64, u32);
 struct Slot {
     /// The routes (and so the prefix filter) it was decoded with.
     routes: Arc<Routes>,
-    cell: OnceCell<Arc<Chunk>>,
+    cell: OnceCell<Arc<TokenParts>>,
     /// Streams (by symbol) that took it.
     takers: Mutex<Vec<String>>,
 }
@@ -67,6 +68,8 @@ pub(crate) struct Sharing<'a> {
     pub(crate) pool: &'a DecodePool,
     /// The stream's token symbol.
     pub(crate) taker: &'a str,
+    /// The stream's token prefix: which part of a shared range it takes.
+    pub(crate) prefix: &'a str,
     /// Ranges fetched ahead of the one asked for.
     pub(crate) read_ahead: u32,
 }
@@ -141,32 +144,6 @@ impl SharedRanges {
     }
 }
 
-/// A copy of a shared block with only the operations `own` (the taking
-/// stream's prefix) lets through. The others belong to other tokens: an id
-/// that does not start with this token's prefix never routes to it, however
-/// the routes change before the batch is built, so copying them (every
-/// token's operations, for every token) was wasted work.
-fn own_ops(block: &DecodedBlock, own: &OpFilter) -> DecodedBlock {
-    DecodedBlock {
-        block: block.block.clone(),
-        previous: block.previous.clone(),
-        transactions: block.transactions,
-        ops: block
-            .ops
-            .iter()
-            .filter(|op| own.matches(&op.id))
-            .cloned()
-            .collect(),
-    }
-}
-
-/// `block` with only the operations `own` lets through: [`own_ops`] for a
-/// block no other stream holds, without the copy.
-fn keep_own_ops(mut block: DecodedBlock, own: &OpFilter) -> DecodedBlock {
-    block.ops.retain(|op| own.matches(&op.id));
-    block
-}
-
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -190,35 +167,17 @@ impl Sharing<'_> {
         self.read_ahead(&routes, start, count, irreversible);
         let key = (start, count);
         let slot = ranges.slot(key, &routes, Some(self.taker));
-        let chunk = slot
+        let parts = slot
             .cell
-            .get_or_try_init(|| async {
-                plan.fetch_fresh(start, count, routes.filter())
-                    .await
-                    .map(Arc::new)
-            })
+            .get_or_try_init(|| fetch_parts(plan, &routes, start, count))
             .await?
             .clone();
         ranges.taken(key, &slot, self.taker);
-        drop(slot);
-        let node = chunk.node;
-        // The last stream to take a range is usually its only holder by
-        // now (`taken` dropped the slot): it keeps the blocks instead of
-        // copying them. With one token that is nearly every range; a range
-        // someone else still holds (a read-ahead task finishing) is copied.
-        let blocks = match Arc::try_unwrap(chunk) {
-            Ok(chunk) => chunk
-                .blocks
-                .into_iter()
-                .map(|block| keep_own_ops(block, plan.filter))
-                .collect(),
-            Err(shared) => shared
-                .blocks
-                .iter()
-                .map(|block| own_ops(block, plan.filter))
-                .collect(),
-        };
-        Ok(Chunk { node, blocks })
+        match parts.take(self.prefix) {
+            Some(chunk) => Ok(chunk),
+            // Split for other prefixes (the routes changed since): fetch alone.
+            None => plan.fetch_fresh(start, count, plan.filter).await,
+        }
     }
 
     /// Starts fetching the `read_ahead` ranges after this one that are
@@ -250,59 +209,20 @@ impl Sharing<'_> {
                 // A failure is not kept: the stream that needs the range fetches it itself.
                 let _ = slot
                     .cell
-                    .get_or_try_init(|| async {
-                        plan.fetch_fresh(ahead, count, slot.routes.filter())
-                            .await
-                            .map(Arc::new)
-                    })
+                    .get_or_try_init(|| fetch_parts(&plan, &slot.routes, ahead, count))
                     .await;
             });
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{keep_own_ops, own_ops};
-    use crate::decode::{CustomJson, DecodedBlock, OpFilter};
-
-    fn op(op_index: u32, id: &str) -> CustomJson {
-        CustomJson {
-            trx_index: 0,
-            op_index,
-            trx_id: "ab".repeat(20),
-            id: id.into(),
-            required_auths: vec!["alice".into()],
-            required_posting_auths: vec![],
-            json: "{}".into(),
-        }
-    }
-
-    /// Keeping a block and copying it leave the same operations: the
-    /// token's own, in chain order, and the block's identity untouched.
-    #[test]
-    fn a_kept_block_holds_what_a_copied_one_would() {
-        let block = DecodedBlock {
-            block: state::BlockRef {
-                num: 7,
-                id: format!("00000007{}", "00".repeat(16)),
-                timestamp: "2025-01-01T00:00:00".into(),
-            },
-            previous: format!("00000006{}", "00".repeat(16)),
-            transactions: 3,
-            ops: vec![
-                op(0, "spkcc_send"),
-                op(1, "dlux_send"),
-                op(2, "spkcc_power_up"),
-                op(3, "spkccx_send"),
-            ],
-        };
-        let own = OpFilter::new(["spkcc_"]);
-        let copied = own_ops(&block, &own);
-        let kept = keep_own_ops(block.clone(), &own);
-        assert_eq!(kept, copied);
-        let ids: Vec<&str> = kept.ops.iter().map(|op| op.id.as_str()).collect();
-        assert_eq!(ids, ["spkcc_send", "spkcc_power_up"]);
-        assert_eq!((kept.block, kept.previous), (block.block, block.previous));
-    }
+/// A range fetched with the filter of every prefix in `routes`, split by prefix.
+async fn fetch_parts(
+    plan: &FetchPlan<'_>,
+    routes: &Routes,
+    start: u64,
+    count: u32,
+) -> Result<Arc<TokenParts>, IngestError> {
+    let chunk = plan.fetch_fresh(start, count, routes.filter()).await?;
+    Ok(Arc::new(TokenParts::split(chunk, routes.prefixes())))
 }

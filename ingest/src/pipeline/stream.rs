@@ -91,6 +91,7 @@ impl Stream {
         let ingest = self.ingest.clone();
         let config = &ingest.config;
         let symbol = self.symbol.clone();
+        let prefix = self.slot.prefix.clone();
         let plan = FetchPlan {
             client: &ingest.client,
             pool,
@@ -101,6 +102,7 @@ impl Stream {
                 ingest: &ingest,
                 pool,
                 taker: &symbol,
+                prefix: &prefix,
                 read_ahead: read_ahead(config),
             }),
         };
