@@ -173,3 +173,49 @@ fn a_million_nested_arrays_are_an_error() {
     let field = field.replace(&format!("\"{HOLE}\""), &text);
     assert!(decode::block(field.as_bytes(), &OpFilter::any()).is_err());
 }
+
+/// A block that names one of the fields the decoder reads twice is refused,
+/// whichever way it is read (serde refuses a duplicate field; the one-pass
+/// scanner must not quietly keep either copy).
+#[test]
+fn a_block_field_given_twice_is_refused() {
+    let block = block(7, &["{}".to_string()], None);
+    let text = serde_json::to_string(&block).unwrap();
+    for field in [
+        "block_id",
+        "previous",
+        "timestamp",
+        "transactions",
+        "transaction_ids",
+    ] {
+        let again = format!("{{\"{field}\":{},", block[field]);
+        let twice = text.replacen('{', &again, 1);
+        let wrapped = format!(r#"{{"jsonrpc":"2.0","result":{{"blocks":[{twice}]}},"id":1}}"#);
+        let error = decode::block_range_response(wrapped.as_bytes(), 7, 1, &OpFilter::any())
+            .expect_err("a duplicated field is refused");
+        assert!(
+            error.to_string().contains("duplicate field"),
+            "{field}: {error}"
+        );
+        let ok = format!(r#"{{"jsonrpc":"2.0","result":{{"blocks":[{text}]}},"id":1}}"#);
+        assert!(decode::block_range_response(ok.as_bytes(), 7, 1, &OpFilter::any()).is_ok());
+    }
+}
+
+/// In a range whose second block is malformed, the answer is that block's
+/// error, even though the blocks after it decode.
+#[test]
+fn a_range_reports_its_first_malformed_block() {
+    let good = |num| serde_json::to_string(&block(num, &["{}".to_string()], None)).unwrap();
+    let bad = serde_json::to_string(&block(8, &["{}".to_string()], Some(1)))
+        .unwrap()
+        .replace(&format!("\"{HOLE}\""), &format!("\"{}\"", "a".repeat(32)));
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","result":{{"blocks":[{},{bad},{}]}},"id":1}}"#,
+        good(7),
+        good(9)
+    );
+    let error = decode::block_range_response(body.as_bytes(), 7, 3, &OpFilter::any())
+        .expect_err("block 8 is malformed");
+    assert!(error.to_string().contains("block 8"), "{error}");
+}

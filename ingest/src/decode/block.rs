@@ -116,29 +116,33 @@ fn decode_raw_block(block: RawBlock<'_>, filter: &OpFilter) -> Result<DecodedBlo
         .as_ref()
         .map(|ids| ids.iter().map(Text::as_str).collect());
     decode_parts(
-        BlockParts {
+        &BlockParts {
             block_id: block.block_id.as_str(),
             previous: block.previous.as_str(),
             timestamp: block.timestamp.as_str(),
-            transactions,
-            transaction_ids: ids,
+            transactions: &transactions,
+            transaction_ids: ids.as_deref(),
         },
         filter,
     )
 }
 
 /// What decoding needs of a block, borrowed from the input however it was
-/// read (serde, or the scanner for the skipped parts).
-struct BlockParts<'r> {
+/// read (serde, or the scanner for the skipped parts); the lists lie in
+/// vectors the caller keeps (`'p`), the text in the input (`'r`).
+struct BlockParts<'p, 'r> {
     block_id: &'r str,
     previous: &'r str,
     timestamp: &'r str,
     /// Each transaction's JSON text, not yet checked.
-    transactions: Vec<&'r [u8]>,
-    transaction_ids: Option<Vec<&'r str>>,
+    transactions: &'p [&'r [u8]],
+    transaction_ids: Option<&'p [&'r str]>,
 }
 
-fn decode_parts(block: BlockParts<'_>, filter: &OpFilter) -> Result<DecodedBlock, DecodeError> {
+fn decode_parts(
+    block: &BlockParts<'_, '_>,
+    filter: &OpFilter,
+) -> Result<DecodedBlock, DecodeError> {
     let id = block.block_id;
     let num = block_num_from_id(id)
         .ok_or_else(|| malformed(format!("block id `{id}` is not 40 hex characters")))?;
@@ -148,7 +152,7 @@ fn decode_parts(block: BlockParts<'_>, filter: &OpFilter) -> Result<DecodedBlock
             "block {num}: previous id `{previous}` is not 40 hex characters"
         )));
     }
-    if let Some(ids) = &block.transaction_ids {
+    if let Some(ids) = block.transaction_ids {
         if ids.len() != block.transactions.len() {
             return Err(malformed(format!(
                 "block {num}: {} transaction ids for {} transactions",
@@ -166,7 +170,6 @@ fn decode_parts(block: BlockParts<'_>, filter: &OpFilter) -> Result<DecodedBlock
             .map_err(|_| malformed(format!("block {num}: too many transactions")))?;
         let trx_id = block
             .transaction_ids
-            .as_ref()
             .and_then(|ids| ids.get(trx_index as usize))
             .copied();
         decode_transaction(num, trx_index, raw_trx, trx_id, filter, &mut ops)?;
@@ -347,13 +350,14 @@ pub fn block_range_result(
 /// checked: ids and timestamps here, the matching transactions by serde.
 pub(crate) fn block_range_one_pass(
     body: &[u8],
+    expected: usize,
     filter: &OpFilter,
 ) -> Option<Result<Vec<DecodedBlock>, DecodeError>> {
     let mut scanner = Scanner::new(body);
     let mut blocks = None;
     scanner.object(|s, key| match key {
         "result" if blocks.is_none() => {
-            blocks = Some(scan_result(s)?);
+            blocks = Some(scan_result(s, expected, filter)?);
             Some(())
         }
         // A second result, or an error: serde says what is wrong.
@@ -363,20 +367,38 @@ pub(crate) fn block_range_one_pass(
     if !scanner.at_end() {
         return None;
     }
-    Some(
-        blocks?
-            .into_iter()
-            .map(|block| decode_parts(block, filter))
-            .collect(),
-    )
+    blocks
 }
 
-/// `{"blocks":[...]}` through the scanner.
-fn scan_result<'r>(s: &mut Scanner<'r>) -> Option<Vec<BlockParts<'r>>> {
+/// `{"blocks":[...]}` through the scanner, each block decoded as soon as
+/// it is read: the blocks up to the first that does not decode, or that
+/// block's error. (`None` when the scan fails, whatever was decoded.)
+fn scan_result(
+    s: &mut Scanner<'_>,
+    expected: usize,
+    filter: &OpFilter,
+) -> Option<Result<Vec<DecodedBlock>, DecodeError>> {
     let mut blocks = None;
     s.object(|s, key| match key {
         "blocks" if blocks.is_none() => {
-            blocks = Some(s.list(scan_block)?);
+            // A node answers at most 1000 blocks a call; `expected` is what was asked.
+            let mut decoded = Ok(Vec::with_capacity(expected.min(1_000)));
+            let mut lists = BlockLists::default();
+            s.array(|s| {
+                let parts = scan_block(s, &mut lists)?;
+                if decoded.is_ok() {
+                    match decode_parts(&parts, filter) {
+                        Ok(block) => {
+                            if let Ok(list) = &mut decoded {
+                                list.push(block);
+                            }
+                        }
+                        Err(e) => decoded = Err(e),
+                    }
+                }
+                Some(())
+            })?;
+            blocks = Some(decoded);
             Some(())
         }
         "blocks" => None,
@@ -385,29 +407,49 @@ fn scan_result<'r>(s: &mut Scanner<'r>) -> Option<Vec<BlockParts<'r>>> {
     blocks
 }
 
+/// The lists the scanner reads a block's transactions and ids into, kept
+/// from block to block so that a block does not allocate its own.
+#[derive(Default)]
+struct BlockLists<'r> {
+    transactions: Vec<&'r [u8]>,
+    ids: Vec<&'r str>,
+}
+
 /// One block object through the scanner: the fields [`RawBlock`] reads,
 /// each at most once and of the type serde would accept; anything else is
 /// `None`, for serde to report.
-fn scan_block<'r>(s: &mut Scanner<'r>) -> Option<BlockParts<'r>> {
+fn scan_block<'p, 'r>(
+    s: &mut Scanner<'r>,
+    lists: &'p mut BlockLists<'r>,
+) -> Option<BlockParts<'p, 'r>> {
     fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
         slot.is_none().then(|| *slot = Some(value))
     }
     let (mut id, mut previous, mut timestamp) = (None, None, None);
-    let (mut transactions, mut ids) = (None, None);
+    let (mut has_transactions, mut has_ids) = (false, false);
+    let BlockLists { transactions, ids } = lists;
+    transactions.clear();
     s.object(|s, key| match key {
         "block_id" => once(&mut id, s.plain_string()?),
         "previous" => once(&mut previous, s.plain_string()?),
         "timestamp" => once(&mut timestamp, s.plain_string()?),
-        "transactions" => once(&mut transactions, s.list(Scanner::skip_value)?),
-        "transaction_ids" => once(&mut ids, s.list(Scanner::plain_string)?),
+        "transactions" if !has_transactions => {
+            has_transactions = true;
+            s.list_into(transactions, Scanner::skip_value)
+        }
+        "transaction_ids" if !has_ids => {
+            has_ids = true;
+            s.list_into(ids, Scanner::plain_string)
+        }
+        "transactions" | "transaction_ids" => None,
         _ => s.skip_value().map(drop),
     })?;
     Some(BlockParts {
         block_id: id?,
         previous: previous?,
         timestamp: timestamp?,
-        transactions: transactions.unwrap_or_default(),
-        transaction_ids: ids,
+        transactions,
+        transaction_ids: has_ids.then_some(&ids[..]),
     })
 }
 

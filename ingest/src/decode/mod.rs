@@ -34,7 +34,7 @@ pub fn block_range_response(
     count: u32,
     filter: &OpFilter,
 ) -> Result<Vec<DecodedBlock>, DecodeError> {
-    if let Some(blocks) = block::block_range_one_pass(body, filter) {
+    if let Some(blocks) = block::block_range_one_pass(body, count as usize, filter) {
         let blocks = blocks?;
         check_range(&blocks, start, count)?;
         return Ok(blocks);

@@ -179,17 +179,18 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// An array's elements, each read by `item`.
-    pub(crate) fn list<T>(
+    /// An array's elements, each read by `item`, into `out` (emptied
+    /// first, its allocation kept).
+    pub(crate) fn list_into<T>(
         &mut self,
+        out: &mut Vec<T>,
         mut item: impl FnMut(&mut Self) -> Option<T>,
-    ) -> Option<Vec<T>> {
-        let mut out = Vec::new();
+    ) -> Option<()> {
+        out.clear();
         self.array(|s| {
             out.push(item(s)?);
             Some(())
-        })?;
-        Some(out)
+        })
     }
 }
 
