@@ -2,6 +2,7 @@
 //! backoff on 429 (honouring `Retry-After`), 5xx, timeouts, bodies that are
 //! not JSON and JSON-RPC errors.
 
+mod buffers;
 mod failure;
 mod nodes;
 
@@ -16,6 +17,7 @@ use tracing::warn;
 use crate::decode::{self, ChainHeads, DecodedBlock, OpFilter};
 use crate::IngestError;
 
+use self::buffers::BodyBuffers;
 pub(crate) use self::failure::{Failure, BAD_DATA_PAUSE};
 use self::nodes::Nodes;
 
@@ -61,6 +63,7 @@ pub struct HiveClient {
     retry: RetryPolicy,
     last_error: Mutex<Option<String>>,
     next_id: AtomicU64,
+    buffers: BodyBuffers,
 }
 
 impl HiveClient {
@@ -81,7 +84,14 @@ impl HiveClient {
             retry: RetryPolicy::default(),
             last_error: Mutex::new(None),
             next_id: AtomicU64::new(1),
+            buffers: BodyBuffers::default(),
         })
+    }
+
+    /// Hands back an answer's body once it is decoded, for a later answer
+    /// to be read into (see `buffers`).
+    pub(crate) fn reuse(&self, body: Bytes) {
+        self.buffers.give_back(body);
     }
 
     /// Replaces the retry policy.
@@ -283,7 +293,7 @@ impl HiveClient {
         metrics::counter!("honeygraph_rpc_requests_total", "node" => url.to_string(), "method" => method)
             .increment(1);
         let started = Instant::now();
-        let response = self
+        let mut response = self
             .http
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -306,10 +316,15 @@ impl HiveClient {
             };
             return Err(Failure::new(kind, format!("HTTP {status} for {method}")));
         }
-        let body = response
-            .bytes()
+        let mut body = self.buffers.take(response.content_length());
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| Failure::from_reqwest(&e))?;
+            .map_err(|e| Failure::from_reqwest(&e))?
+        {
+            body.extend_from_slice(&chunk);
+        }
+        let body = Bytes::from(body);
         metrics::histogram!("honeygraph_rpc_latency_seconds", "node" => url.to_string())
             .record(started.elapsed().as_secs_f64());
         Ok(body)

@@ -76,7 +76,12 @@ impl FetchPlan<'_> {
                 .client
                 .request("block_api.get_block_range", params.clone(), avoid, Ok)
                 .await?;
-            match self.pool.decode(body, start, count, filter.clone()).await? {
+            let decoded = self
+                .pool
+                .decode(body.clone(), start, count, filter.clone())
+                .await?;
+            self.client.reuse(body);
+            match decoded {
                 Ok(blocks) => return Ok(Chunk { node, blocks }),
                 Err(error) => {
                     last_error = format!(

@@ -42,6 +42,9 @@ impl DecodePool {
                             job.count,
                             &job.filter,
                         );
+                        // Let go of the body before answering, so the
+                        // requester holds the only reference and can reuse it.
+                        drop(job.body);
                         // The requester may have given up (stop); nothing to do then.
                         let _ = job.reply.send(decoded);
                     }
