@@ -159,21 +159,33 @@ fn check_token(runtime: &TokenRuntime, blocks: u64) -> Result<(), BenchError> {
     Ok(())
 }
 
-pub(crate) fn figure_2(run: &CatchUp, decode_blocks_per_s: f64) -> Figure {
+/// Figure 2 from several catch-ups: the median one's speed and CPU time,
+/// and every run's speed, since one run alone moves with this shared
+/// machine's slow spells.
+pub(crate) fn figure_2(mut runs: Vec<CatchUp>, decode_blocks_per_s: f64) -> Figure {
+    runs.sort_by(|a, b| a.blocks_per_s().total_cmp(&b.blocks_per_s()));
+    let speeds: Vec<String> = runs.iter().map(|r| num(r.blocks_per_s())).collect();
+    let count = runs.len();
+    let median = runs.get(count / 2);
     Figure {
         id: 2,
         name: "end-to-end catch-up, 3 tokens, local HTTP node".into(),
-        value: run.blocks_per_s(),
+        value: median.map_or(f64::NAN, CatchUp::blocks_per_s),
         unit: "blocks/s".into(),
         baseline: Some(("figure 1, decode only".into(), decode_blocks_per_s)),
         target: "at least 15,000 blocks/s and at least 50% of figure 1".into(),
-        details: std::iter::once(format!(
-            "{} blocks in {:.2} s; each token logs and applies one op a block",
-            num(run.blocks as f64),
-            run.seconds
-        ))
-        .chain(run.cpu.map(|cpu| cpu.describe(run.seconds, None)))
-        .collect(),
+        details: median
+            .into_iter()
+            .flat_map(|run| {
+                std::iter::once(format!(
+                    "{} blocks in {:.2} s (the median of {count} runs: {} blocks/s); each token logs and applies one op a block",
+                    num(run.blocks as f64),
+                    run.seconds,
+                    speeds.join(" / ")
+                ))
+                .chain(run.cpu.map(|cpu| cpu.describe(run.seconds, None)))
+            })
+            .collect(),
     }
 }
 
