@@ -86,7 +86,7 @@ impl Sizes {
                 rollback_ops: vec![2_000, 10_000, 20_000],
                 load_duration: Duration::from_millis(300),
                 rss_blocks: 4_000,
-                rounds: 2,
+                rounds: 3,
             }
         } else {
             Sizes {

@@ -91,6 +91,9 @@ async fn serve(listener: TcpListener, state: Arc<NodeState>, mut stopped: onesho
         };
         while connections.try_join_next().is_some() {}
         let Ok((stream, _)) = accepted else {
+            // Out of descriptors, say: give the open connections a moment
+            // to end rather than spin on the error.
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             continue;
         };
         let _ = stream.set_nodelay(true);

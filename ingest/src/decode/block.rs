@@ -371,8 +371,9 @@ pub(crate) fn block_range_one_pass(
 }
 
 /// `{"blocks":[...]}` through the scanner, each block decoded as soon as
-/// it is read: the blocks up to the first that does not decode, or that
-/// block's error. (`None` when the scan fails, whatever was decoded.)
+/// it is read: every block, or the error of the first that does not
+/// decode (the blocks after it are scanned but not decoded). `None` when
+/// the scan fails, whatever was decoded.
 fn scan_result(
     s: &mut Scanner<'_>,
     expected: usize,

@@ -1,24 +1,35 @@
 //! A shared range split by token prefix, so that each stream takes its own
-//! blocks by moving them rather than copying them out of the shared range.
+//! operations by moving them rather than copying them out of the shared
+//! range.
 //!
 //! A range shared by three tokens used to be copied by every stream but
-//! the last (each block's identity and the stream's own operations). The
-//! identity is still copied once per extra token here, but an operation is
-//! copied only when its id starts with more than one registered prefix
-//! (nested prefixes such as `abc_` and `abc_x_`), which is rare.
+//! the last (each block's identity and the stream's own operations). Here
+//! an operation is copied only when its id starts with more than one
+//! registered prefix (nested prefixes such as `abc_` and `abc_x_`), which
+//! is rare. The blocks' identities are kept once and copied for each
+//! stream that takes its part, except the last, which moves them: a token
+//! that never takes the range (one backfilling elsewhere) costs no copy.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use state::BlockRef;
+
 use super::fetch::Chunk;
 use crate::decode::{CustomJson, DecodedBlock};
 
-/// One range's blocks for each prefix, each taken once by its stream.
+/// One range's blocks, with each prefix's operations taken once by its stream.
 pub(crate) struct TokenParts {
     node: usize,
-    /// By prefix: every block of the range, with only the operations whose
-    /// id starts with that prefix, in chain order.
-    parts: Mutex<HashMap<String, Vec<DecodedBlock>>>,
+    parts: Mutex<Parts>,
+}
+
+/// What is left to take.
+struct Parts {
+    /// Each block's identity, parent and transaction count, in chain order.
+    blocks: Vec<(BlockRef, String, usize)>,
+    /// By prefix: each block's operations whose id starts with it.
+    ops: HashMap<String, Vec<Vec<CustomJson>>>,
 }
 
 impl TokenParts {
@@ -29,47 +40,46 @@ impl TokenParts {
         prefixes.sort_unstable();
         prefixes.dedup();
         let count = chunk.blocks.len();
-        let mut parts: Vec<Vec<DecodedBlock>> =
+        let mut blocks = Vec::with_capacity(count);
+        let mut ops: Vec<Vec<Vec<CustomJson>>> =
             prefixes.iter().map(|_| Vec::with_capacity(count)).collect();
         for block in chunk.blocks {
-            let DecodedBlock {
-                block: identity,
-                previous,
-                transactions,
-                ops,
-            } = block;
-            let mut own = by_prefix(ops, &prefixes).into_iter();
-            let copies = parts.len().saturating_sub(1);
-            for part in parts.iter_mut().take(copies) {
-                part.push(DecodedBlock {
-                    block: identity.clone(),
-                    previous: previous.clone(),
-                    transactions,
-                    ops: own.next().unwrap_or_default(),
-                });
+            for (part, own) in ops.iter_mut().zip(by_prefix(block.ops, &prefixes)) {
+                part.push(own);
             }
-            if let Some(part) = parts.last_mut() {
-                part.push(DecodedBlock {
-                    block: identity,
-                    previous,
-                    transactions,
-                    ops: own.next().unwrap_or_default(),
-                });
-            }
+            blocks.push((block.block, block.previous, block.transactions));
         }
-        let parts = prefixes.into_iter().map(str::to_owned).zip(parts).collect();
+        let ops = prefixes.into_iter().map(str::to_owned).zip(ops).collect();
         TokenParts {
             node: chunk.node,
-            parts: Mutex::new(parts),
+            parts: Mutex::new(Parts { blocks, ops }),
         }
     }
 
-    /// The blocks of the stream with `prefix`; `None` when they were taken
-    /// already or the range was not split for that prefix.
+    /// The blocks of the stream with `prefix`, with only its operations;
+    /// `None` when they were taken already or the range was not split for
+    /// that prefix.
     pub(crate) fn take(&self, prefix: &str) -> Option<Chunk> {
-        // Every change to the map is a complete step.
+        // Every change to the parts is a complete step.
         let mut parts = self.parts.lock().unwrap_or_else(|e| e.into_inner());
-        parts.remove(prefix).map(|blocks| Chunk {
+        let ops = parts.ops.remove(prefix)?;
+        let identities = if parts.ops.is_empty() {
+            std::mem::take(&mut parts.blocks)
+        } else {
+            parts.blocks.clone()
+        };
+        drop(parts);
+        let blocks = identities
+            .into_iter()
+            .zip(ops)
+            .map(|((block, previous, transactions), ops)| DecodedBlock {
+                block,
+                previous,
+                transactions,
+                ops,
+            })
+            .collect();
+        Some(Chunk {
             node: self.node,
             blocks,
         })

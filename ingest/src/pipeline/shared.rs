@@ -175,7 +175,8 @@ impl Sharing<'_> {
         ranges.taken(key, &slot, self.taker);
         match parts.take(self.prefix) {
             Some(chunk) => Ok(chunk),
-            // Split for other prefixes (the routes changed since): fetch alone.
+            // Not split for this stream's prefix (its token is being added
+            // or replaced): fetch alone.
             None => plan.fetch_fresh(start, count, plan.filter).await,
         }
     }

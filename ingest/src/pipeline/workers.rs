@@ -17,7 +17,7 @@ struct Job {
     reply: oneshot::Sender<Result<Vec<DecodedBlock>, DecodeError>>,
 }
 
-/// Decoding is CPU work (a 100-block range is ~100 KB of JSON), so it runs
+/// Decoding is CPU work (a 100-block range is about 1 MB of JSON), so it runs
 /// on its own threads and keeps the async runtime free for I/O. The threads
 /// end when the last handle is dropped.
 #[derive(Clone)]
