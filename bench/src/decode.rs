@@ -112,7 +112,7 @@ pub(crate) fn time_alternating(
         ours_times.push(time_one(&mut ours));
         baseline_times.push(time_one(&mut baseline));
     }
-    (median(ours_times), median(baseline_times))
+    (median(&ours_times), median(&baseline_times))
 }
 
 fn time_one(pass: &mut impl FnMut()) -> f64 {
@@ -121,7 +121,9 @@ fn time_one(pass: &mut impl FnMut()) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
-fn median(mut times: Vec<f64>) -> f64 {
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+/// The middle value (the upper middle one of an even count; NaN of none).
+pub(crate) fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
 }

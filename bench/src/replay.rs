@@ -7,6 +7,7 @@ use std::time::Instant;
 use replay::TokenRuntime;
 
 use crate::cpu::CpuTime;
+use crate::decode::median;
 use crate::error::BenchError;
 use crate::history::{self, OPS_PER_BLOCK};
 use crate::lmdb::{self, Rows};
@@ -117,13 +118,6 @@ fn replay_once(runtime: &TokenRuntime, built: Option<&str>) -> Result<Replayed, 
         records: report.records,
         cpu,
     })
-}
-
-/// The middle value (the upper middle one of an even count).
-pub(crate) fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn seconds_list(values: &[f64]) -> String {

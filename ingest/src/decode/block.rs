@@ -387,13 +387,9 @@ fn scan_result(
             let mut lists = BlockLists::default();
             s.array(|s| {
                 let parts = scan_block(s, &mut lists)?;
-                if decoded.is_ok() {
+                if let Ok(list) = &mut decoded {
                     match decode_parts(&parts, filter) {
-                        Ok(block) => {
-                            if let Ok(list) = &mut decoded {
-                                list.push(block);
-                            }
-                        }
+                        Ok(block) => list.push(block),
                         Err(e) => decoded = Err(e),
                     }
                 }
