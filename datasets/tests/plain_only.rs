@@ -172,12 +172,12 @@ fn a_full_file_system_gives_a_clear_error_and_keeps_existing_files() -> TestResu
     b.snapshot("HIVE", "b1")?;
 
     let big = l.log_dir.join("big");
+    let mut filler = fs::File::create(&big)?;
     let write_err = {
-        let mut file = fs::File::create(&big)?;
         let chunk = vec![1u8; 64 * 1024];
         let mut err = None;
         for _ in 0..64 {
-            if let Err(e) = file.write_all(&chunk).and_then(|()| file.sync_data()) {
+            if let Err(e) = filler.write_all(&chunk).and_then(|()| filler.sync_data()) {
                 err = Some(e);
                 break;
             }
@@ -195,7 +195,13 @@ fn a_full_file_system_gives_a_clear_error_and_keeps_existing_files() -> TestResu
     assert_eq!(b.list_snapshots("HIVE")?.len(), 1);
     assert_eq!(fs::read(l.state_dir.join("data.mdb"))?, precious);
 
-    // After space is freed, everything works again.
+    // After space is freed, everything works again. The filler is emptied
+    // before it is closed: other tests in this binary spawn `mount` and
+    // `umount`, and a child between fork and exec holds a copy of every open
+    // descriptor, so a file only closed and removed could keep its blocks
+    // until that child execs.
+    filler.set_len(0)?;
+    drop(filler);
     fs::remove_file(&big)?;
     b.snapshot("HIVE", "b2")?;
     b.rollback("HIVE", "b1")?;
