@@ -41,6 +41,20 @@ impl<'t> CursorPuts<'t> {
                 .put_current_with_options::<Bytes>(PutFlags::empty(), key, value)
         }
     }
+
+    /// Stores `value` under `key`, which must be greater than every key in
+    /// the database (LMDB's `MDB_APPEND`): no search at all. A key out of
+    /// order is refused with `MDB_KEYEXIST` and nothing is written.
+    pub(crate) fn append(&mut self, key: &[u8], value: &[u8]) -> heed::Result<()> {
+        // SAFETY: as in `put`: the cursor is never read from, and `key` and
+        // `value` are never slices of this database. MDB_APPEND only adds a
+        // check that `key` sorts last.
+        #[allow(unsafe_code)]
+        unsafe {
+            self.cursor
+                .put_current_with_options::<Bytes>(PutFlags::APPEND, key, value)
+        }
+    }
 }
 
 #[cfg(test)]

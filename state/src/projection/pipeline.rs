@@ -6,16 +6,19 @@
 //!
 //! The projection ends up exactly as [`Projection::apply_with`] would leave
 //! it, batch for batch: the writer runs the same flush, undo frame and meta
-//! code (`Projection::write_batch`), on the same calls in the same order,
-//! and checks before each batch that the books it loads are the ones the
-//! contract started that batch from.
+//! code (`Projection::write_batch`) on what the recorder gathered in the
+//! same forms `LmdbLedger` gathers it, and makes the other calls in the
+//! same order; it checks before each batch that the books it loads are the
+//! ones the contract started that batch from. The gathering and encoding
+//! happen on the contract's thread, which leaves the writer the LMDB work
+//! alone: the two threads' shares of a replay are then about even.
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use crate::contract::{apply_records, Books};
 use crate::error::StateError;
 use crate::log::LogRecord;
-use crate::projection::recorder::{Calls, Known, Recorder};
+use crate::projection::recorder::{Calls, CallsRoom, Known, Recorder};
 use crate::projection::{ApplySummary, Projection, Undo};
 
 /// Batches the contract may run ahead of the writer.
@@ -23,7 +26,6 @@ const AHEAD: usize = 1;
 
 /// One batch on its way to the writer.
 struct Batch {
-    records: Vec<LogRecord>,
     calls: Calls,
     /// The books the contract started from, and where it left them.
     before: Books,
@@ -37,6 +39,8 @@ struct Batch {
 pub struct Pipeline<'p> {
     projection: &'p Projection,
     known: Known,
+    /// What the last batch's calls held.
+    room: CallsRoom,
     books: Books,
     batches: SyncSender<Batch>,
     /// Set when a batch failed halfway: the recorder's view is then ahead
@@ -66,6 +70,7 @@ impl Projection {
             let mut pipeline = Pipeline {
                 projection: self,
                 known: Known::default(),
+                room: CallsRoom::default(),
                 books,
                 batches: sender,
                 broken: false,
@@ -90,7 +95,7 @@ impl Projection {
                         detail: "the pipelined apply's books differ from the projection's".into(),
                     });
                 }
-                batch.calls.replay_into(ledger, &batch.records, path)?;
+                batch.calls.replay_into(ledger)?;
                 *books = batch.after;
                 Ok(())
             })?;
@@ -125,7 +130,8 @@ impl Pipeline<'_> {
         let before = self.books.clone();
         let ran = {
             let rtxn = inner.env.read_txn().map_err(|e| projection.lmdb(e))?;
-            let mut recorder = Recorder::new(&mut self.known, &rtxn, &inner.dbs, &inner.path);
+            let mut recorder =
+                Recorder::new(&mut self.known, &rtxn, &inner.dbs, &inner.path, self.room);
             apply_records(&mut recorder, &mut self.books, &inner.config, &records)
                 .map(|summary| (summary, recorder.into_calls()))
         };
@@ -136,8 +142,11 @@ impl Pipeline<'_> {
                 return Err(e);
             }
         };
+        self.room = calls.room();
+        // The records are freed here, off the writer's thread: the writer
+        // needs only what the recorder gathered.
+        drop(records);
         let batch = Batch {
-            records,
             calls,
             before,
             after: self.books.clone(),

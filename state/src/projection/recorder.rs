@@ -1,8 +1,14 @@
 //! Running the contract away from the write transaction: a [`Ledger`] that
 //! answers reads from memory (falling back to what LMDB held before the
-//! pipeline wrote anything) and records every mutating call, so the calls
-//! can be made again, in order, on an [`LmdbLedger`](super::store::LmdbLedger)
-//! on another thread (see `pipeline`).
+//! pipeline wrote anything) and keeps what each batch writes, so an
+//! [`LmdbLedger`] on another thread (see `pipeline`) can write it:
+//!
+//! - the batch's accounts (figures before and after, history rows,
+//!   per-account transfer entries) and its operations' rows (transfers,
+//!   outcomes, transaction index), gathered and encoded here, on the
+//!   contract's thread, in the same forms the ledger itself gathers them;
+//! - every other mutating call (grants, power-downs, due entries, blocks
+//!   and totals), recorded to be made again on the ledger, in order.
 //!
 //! Why the reads are right: every key the recorder has written is answered
 //! from memory, and the writer only ever writes what the recorder recorded.
@@ -18,11 +24,13 @@ use heed::RoTxn;
 use crate::block::BlockNum;
 use crate::contract::{Ledger, Outcome, PowerDown, TransferRecord};
 use crate::error::StateError;
-use crate::log::LogRecord;
 use crate::op::TokenOp;
 use crate::projection::codec;
 use crate::projection::env::Dbs;
+use crate::projection::op_rows::{OpRoom, OpRows};
+use crate::projection::store::LmdbLedger;
 use crate::projection::stored;
+use crate::projection::touched::Touched;
 use crate::projection::AccountState;
 
 /// A span of [`Calls::text`].
@@ -32,41 +40,57 @@ struct Text {
     len: usize,
 }
 
-/// Where an operation is in the chain: how the writer finds it in the batch.
-type OpKey = (BlockNum, u32, u32);
-
-fn op_key(op: &TokenOp) -> OpKey {
-    (op.block, op.trx_index, op.op_index)
-}
-
-/// One mutating [`Ledger`] call.
+/// One mutating [`Ledger`] call the writer makes again. Account writes,
+/// transfers and outcomes are not among them: the recorder gathers those
+/// into the batch's [`Touched`] accounts and [`OpRows`] itself.
 #[derive(Debug, Clone, Copy)]
 enum Call {
     SetBlock(BlockNum),
     NoteTotals(u128, u64),
-    PutAccount(Text, AccountState, AccountState),
     PutGrant(Text, Text, u64),
     PutPowerDown(Text, Option<PowerDown>),
     AddDue(BlockNum, Text),
     RemoveDue(BlockNum, Text),
-    Transfer {
-        op: OpKey,
-        from: Text,
-        to: Text,
-        amount: u64,
-        memo: Text,
-    },
-    Outcome(OpKey, Option<Text>, Outcome),
 }
 
-/// The mutating calls of one batch, in order, with their strings in one buffer.
-#[derive(Debug, Default)]
+/// What one batch writes: the calls to make again, in order, with their
+/// strings in one buffer, and the accounts and rows already gathered.
+#[derive(Debug)]
 pub(crate) struct Calls {
     calls: Vec<Call>,
     text: String,
+    accounts: Touched,
+    rows: OpRows,
+}
+
+/// How much a batch's [`Calls`] held: the next batch reserves as much up
+/// front, so its buffers do not grow (and copy themselves) call by call.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct CallsRoom {
+    calls: usize,
+    text: usize,
+    rows: OpRoom,
 }
 
 impl Calls {
+    fn with_room(room: CallsRoom) -> Self {
+        Calls {
+            calls: Vec::with_capacity(room.calls),
+            text: String::with_capacity(room.text),
+            accounts: Touched::default(),
+            rows: OpRows::with_room(room.rows),
+        }
+    }
+
+    /// What it holds.
+    pub(crate) fn room(&self) -> CallsRoom {
+        CallsRoom {
+            calls: self.calls.len(),
+            text: self.text.len(),
+            rows: self.rows.room(),
+        }
+    }
+
     fn text(&mut self, s: &str) -> Text {
         let start = self.text.len();
         self.text.push_str(s);
@@ -81,23 +105,13 @@ impl Calls {
         self.text.get(t.start..t.start + t.len).unwrap_or_default()
     }
 
-    /// Makes the recorded calls on `ledger`, in order. `records` is the
-    /// batch they were recorded from (the operations transfers and
-    /// outcomes refer to).
-    pub(crate) fn replay_into(
-        &self,
-        ledger: &mut impl Ledger,
-        records: &[LogRecord],
-        path: &Path,
-    ) -> Result<(), StateError> {
-        let mut ops = Ops { records, next: 0 };
+    /// Makes the recorded calls on `ledger`, in order, and hands it the
+    /// gathered accounts and rows.
+    pub(crate) fn replay_into(self, ledger: &mut LmdbLedger<'_, '_>) -> Result<(), StateError> {
         for call in &self.calls {
             match *call {
                 Call::SetBlock(block) => ledger.set_block(block),
                 Call::NoteTotals(supply, holders) => ledger.note_totals(supply, holders),
-                Call::PutAccount(name, old, new) => {
-                    ledger.put_account(self.str(name), &old, &new)?
-                }
                 Call::PutGrant(from, to, amount) => {
                     ledger.put_grant(self.str(from), self.str(to), amount)?
                 }
@@ -106,56 +120,9 @@ impl Calls {
                 }
                 Call::AddDue(block, account) => ledger.add_due(block, self.str(account))?,
                 Call::RemoveDue(block, account) => ledger.remove_due(block, self.str(account))?,
-                Call::Transfer {
-                    op,
-                    from,
-                    to,
-                    amount,
-                    memo,
-                } => ledger.record_transfer(&TransferRecord {
-                    op: ops.find(op, path)?,
-                    from: self.str(from),
-                    to: self.str(to),
-                    amount,
-                    memo: self.str(memo),
-                })?,
-                Call::Outcome(op, sender, outcome) => ledger.record_outcome(
-                    ops.find(op, path)?,
-                    sender.map(|s| self.str(s)),
-                    outcome,
-                )?,
             }
         }
-        Ok(())
-    }
-}
-
-/// The batch's operations, looked up in chain order.
-struct Ops<'r> {
-    records: &'r [LogRecord],
-    next: usize,
-}
-
-impl<'r> Ops<'r> {
-    /// The operation at `key`: calls come in chain order, so the search
-    /// goes on from the last one found (an op may be found twice: its
-    /// transfer, then its outcome).
-    fn find(&mut self, key: OpKey, path: &Path) -> Result<&'r TokenOp, StateError> {
-        let start = self.next;
-        for (i, record) in self.records.iter().enumerate().skip(start) {
-            if let LogRecord::Op(op) = record {
-                if op_key(op) == key {
-                    self.next = i;
-                    return Ok(op);
-                }
-            }
-        }
-        Err(StateError::Corrupt {
-            path: path.to_path_buf(),
-            detail: format!(
-                "the pipelined apply recorded operation {key:?}, which is not in its batch"
-            ),
-        })
+        ledger.take_prepared(self.accounts, self.rows)
     }
 }
 
@@ -178,23 +145,27 @@ pub(crate) struct Recorder<'a, 't> {
     dbs: &'a Dbs,
     path: &'a Path,
     calls: Calls,
+    /// The block effects belong to (the last `set_block`).
+    block: BlockNum,
     key: Vec<u8>,
 }
 
 impl<'a, 't> Recorder<'a, 't> {
-    /// Reads what `known` does not hold through `txn`.
+    /// Reads what `known` does not hold through `txn`; reserves `room`.
     pub(crate) fn new(
         known: &'a mut Known,
         txn: &'a RoTxn<'t, heed::WithoutTls>,
         dbs: &'a Dbs,
         path: &'a Path,
+        room: CallsRoom,
     ) -> Self {
         Recorder {
             known,
             txn,
             dbs,
             path,
-            calls: Calls::default(),
+            calls: Calls::with_room(room),
+            block: 0,
             key: Vec::new(),
         }
     }
@@ -206,6 +177,21 @@ impl<'a, 't> Recorder<'a, 't> {
 
     fn record(&mut self, call: Call) {
         self.calls.calls.push(call);
+    }
+}
+
+/// `name`'s figures as the recorder knows them, else as LMDB held them
+/// before the pipeline.
+fn known_account(
+    known: &Known,
+    txn: &RoTxn<'_, heed::WithoutTls>,
+    dbs: &Dbs,
+    path: &Path,
+    name: &str,
+) -> Result<AccountState, StateError> {
+    match known.accounts.get(name) {
+        Some(state) => Ok(*state),
+        None => stored::account(txn, dbs, path, name),
     }
 }
 
@@ -222,17 +208,21 @@ impl Ledger for Recorder<'_, '_> {
     fn put_account(
         &mut self,
         name: &str,
-        old: &AccountState,
+        _old: &AccountState,
         new: &AccountState,
     ) -> Result<(), StateError> {
+        // The batch's first write of an account notes what it was before
+        // the batch: what the recorder knew until now.
+        let (known, txn, dbs, path) = (&*self.known, self.txn, self.dbs, self.path);
+        self.calls.accounts.put(name, self.block, new, || {
+            known_account(known, txn, dbs, path, name)
+        })?;
         match self.known.accounts.get_mut(name) {
             Some(state) => *state = *new,
             None => {
                 self.known.accounts.insert(name.to_string(), *new);
             }
         }
-        let name = self.calls.text(name);
-        self.record(Call::PutAccount(name, *old, *new));
         Ok(())
     }
 
@@ -330,14 +320,15 @@ impl Ledger for Recorder<'_, '_> {
     }
 
     fn record_transfer(&mut self, t: &TransferRecord<'_>) -> Result<(), StateError> {
-        let call = Call::Transfer {
-            op: op_key(t.op),
-            from: self.calls.text(t.from),
-            to: self.calls.text(t.to),
-            amount: t.amount,
-            memo: self.calls.text(t.memo),
-        };
-        self.record(call);
+        let key = self.calls.rows.transfer(t);
+        let (known, txn, dbs, path) = (&*self.known, self.txn, self.dbs, self.path);
+        for (account, direction) in [(t.from, codec::SENT), (t.to, codec::RECEIVED)] {
+            self.calls
+                .accounts
+                .note_transfer(account, key, direction, || {
+                    known_account(known, txn, dbs, path, account)
+                })?;
+        }
         Ok(())
     }
 
@@ -347,12 +338,12 @@ impl Ledger for Recorder<'_, '_> {
         sender: Option<&str>,
         outcome: Outcome,
     ) -> Result<(), StateError> {
-        let sender = sender.map(|s| self.calls.text(s));
-        self.record(Call::Outcome(op_key(op), sender, outcome));
+        self.calls.rows.outcome(op, sender, outcome);
         Ok(())
     }
 
     fn set_block(&mut self, block: BlockNum) {
+        self.block = block;
         self.record(Call::SetBlock(block));
     }
 

@@ -11,101 +11,44 @@
 //! What ends up on disk depends only on what was written, never on the order
 //! of writes. Every account change also goes to the history index, keyed by
 //! the block the engine says the effects belong to.
+//!
+//! The batch's accounts and its operations' rows are kept in the same
+//! forms a pipelined apply's recorder builds ([`Touched`], [`OpRows`]), so
+//! the writer of a pipelined apply can take them over whole.
 
-use std::collections::HashMap;
 use std::path::Path;
 
-use heed::{PutFlags, RwTxn};
+use heed::RwTxn;
 
 use crate::block::BlockNum;
 use crate::contract::books::{holding, is_empty};
 use crate::contract::{Ledger, Outcome, PowerDown, TransferRecord};
 use crate::error::StateError;
 use crate::op::TokenOp;
-use crate::projection::codec::{self, DecodeError, StoredTrxId};
+use crate::projection::codec::{self, DecodeError};
 use crate::projection::cursor_puts::CursorPuts;
+use crate::projection::deferred::Deferred;
 use crate::projection::env::Dbs;
-use crate::projection::history::{push_row, HistoryBuffer};
+use crate::projection::history::HistoryBuffer;
 use crate::projection::journal::{FrameBuilder, Table};
+use crate::projection::op_rows::OpRows;
 use crate::projection::stored;
+use crate::projection::touched::{Cached, Touched};
 use crate::projection::AccountState;
 
-#[derive(Debug, Clone)]
-struct Cached {
-    stored: AccountState,
-    current: AccountState,
-    /// Written by the contract (and so in the history and the journal).
-    touched: bool,
-    /// The figures after each block of this transaction that wrote them:
-    /// the account's history rows, kept here rather than in a map of their
-    /// own so a write costs one lookup.
-    rows: Vec<(BlockNum, AccountState)>,
-    /// The account's entries in the per-account transfer index (transfer
-    /// key, direction), in chain order: kept per account, they come out in
-    /// key order without a sort.
-    transfers: Vec<([u8; codec::TRANSFER_KEY_LEN], u8)>,
-}
-
+/// The contract's [`Ledger`] over one write transaction.
 pub(crate) struct LmdbLedger<'t, 'e> {
     txn: &'t mut RwTxn<'e>,
     dbs: &'t Dbs,
     path: &'t Path,
-    cache: HashMap<String, Cached, foldhash::fast::RandomState>,
-    trxs: Deferred,
-    last_trx: Option<[u8; 12]>,
+    accounts: Touched,
+    rows: OpRows,
     history: HistoryBuffer,
     /// Whether history rows note what they supersede (retention is on).
     history_expiry: bool,
     /// The undo journal frame of this transaction (none for the genesis).
     journal: Option<FrameBuilder>,
-    /// The last trx id given a stored form, and its bytes if hex.
-    last_trx_id: (String, Option<[u8; 20]>),
     key: Vec<u8>,
-    value: Vec<u8>,
-}
-
-/// Key-value pairs kept in one buffer until they are written in key order.
-#[derive(Default)]
-struct Deferred {
-    bytes: Vec<u8>,
-    /// (start in `bytes`, key length, value length)
-    entries: Vec<(usize, usize, usize)>,
-}
-
-impl Deferred {
-    fn push(&mut self, key: &[u8], value: &[u8]) {
-        self.entries
-            .push((self.bytes.len(), key.len(), value.len()));
-        self.bytes.extend_from_slice(key);
-        self.bytes.extend_from_slice(value);
-    }
-
-    /// The pairs in key order; a later pair for the same key comes after an earlier one.
-    fn sorted(&mut self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.sort();
-        self.pairs()
-    }
-
-    /// Puts the pairs in key order (see [`Deferred::sorted`]).
-    fn sort(&mut self) {
-        let bytes = &self.bytes;
-        let key = |&(start, key_len, _): &(usize, usize, usize)| &bytes[start..start + key_len];
-        // Ties go by position in the buffer, which keeps the order of writes
-        // to the same key (the last one wins) without a slower stable sort.
-        self.entries
-            .sort_unstable_by(|a, b| key(a).cmp(key(b)).then(a.0.cmp(&b.0)));
-    }
-
-    /// The pairs in their current order.
-    fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        let bytes = &self.bytes;
-        self.entries
-            .iter()
-            .map(move |&(start, key_len, value_len)| {
-                let key_end = start + key_len;
-                (&bytes[start..key_end], &bytes[key_end..key_end + value_len])
-            })
-    }
 }
 
 impl<'t, 'e> LmdbLedger<'t, 'e> {
@@ -122,55 +65,32 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
             txn,
             dbs,
             path,
-            cache: HashMap::default(),
-            trxs: Deferred::default(),
-            last_trx: None,
+            accounts: Touched::default(),
+            rows: OpRows::default(),
             history: HistoryBuffer::default(),
             history_expiry,
             journal,
-            last_trx_id: (String::new(), None),
             key: Vec::with_capacity(64),
-            value: Vec::with_capacity(256),
         }
     }
 
-    /// `trx_id` in its stored form, worked out once for the transfer, the
-    /// outcome and the index entry of the same operation.
-    fn stored_trx_id<'a>(&mut self, trx_id: &'a str) -> StoredTrxId<'a> {
-        let (last, hex) = &mut self.last_trx_id;
-        if last.as_str() == trx_id && !last.is_empty() {
-            return hex.map_or(StoredTrxId::Text(trx_id), StoredTrxId::Hex);
-        }
-        let stored = StoredTrxId::of(trx_id);
-        last.clear();
-        last.push_str(trx_id);
-        *hex = match stored {
-            StoredTrxId::Hex(raw) => Some(raw),
-            StoredTrxId::Text(_) => None,
-        };
-        stored
-    }
-
-    /// `name`'s entry in the account cache, read from the database on first use.
-    fn cached(&mut self, name: &str) -> Result<&mut Cached, StateError> {
-        if !self.cache.contains_key(name) {
-            let stored = stored::account(self.txn, self.dbs, self.path, name)?;
-            let entry = Cached {
-                stored,
-                current: stored,
-                touched: false,
-                rows: Vec::new(),
-                transfers: Vec::new(),
-            };
-            self.cache.insert(name.to_string(), entry);
-        }
-        match self.cache.get_mut(name) {
-            Some(cached) => Ok(cached),
-            None => Err(StateError::Corrupt {
+    /// Takes in what a recorder prepared on the contract's thread: the
+    /// batch's accounts and operation rows (see `recorder`). The ledger
+    /// must not hold any yet.
+    pub(crate) fn take_prepared(
+        &mut self,
+        accounts: Touched,
+        rows: OpRows,
+    ) -> Result<(), StateError> {
+        if !self.accounts.is_empty() || !self.rows.is_empty() {
+            return Err(StateError::Corrupt {
                 path: self.path.to_path_buf(),
-                detail: format!("account `{name}` vanished from the ledger's cache"),
-            }),
+                detail: "a pipelined batch's accounts met accounts the writer already held".into(),
+            });
         }
+        self.accounts = accounts;
+        self.rows = rows;
+        Ok(())
     }
 
     fn lmdb(&self, e: heed::Error) -> StateError {
@@ -200,12 +120,24 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
     /// buffered outcomes and transfer index entries, each in key order.
     pub(crate) fn flush(&mut self) -> Result<(), StateError> {
         let lmdb = |e| StateError::lmdb(self.path, e);
-        let cache = std::mem::take(&mut self.cache);
-        let mut touched: Vec<(String, Cached)> = cache
-            .into_iter()
-            .filter(|(_, c)| c.touched || !c.transfers.is_empty())
-            .collect();
-        touched.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        // Operations arrive in strictly increasing chain order (the engine
+        // checks it), so each row's key is the largest so far: appends.
+        let OpRows {
+            transfers,
+            outcomes,
+            mut trxs,
+            ..
+        } = std::mem::take(&mut self.rows);
+        for (db, rows) in [
+            (self.dbs.transfers, transfers),
+            (self.dbs.outcomes, outcomes),
+        ] {
+            let mut puts = CursorPuts::new(db, self.txn).map_err(lmdb)?;
+            for (key, value) in rows.pairs() {
+                puts.append(key, value).map_err(lmdb)?;
+            }
+        }
+        let touched = std::mem::take(&mut self.accounts).into_sorted();
         if let Some(journal) = &mut self.journal {
             for (name, cached) in touched.iter().filter(|(_, c)| c.touched) {
                 journal.record_account(name, &cached.stored);
@@ -247,7 +179,6 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
         for (key, value) in rich_puts.sorted() {
             self.dbs.rich.put(self.txn, key, value).map_err(lmdb)?;
         }
-        let mut trxs = std::mem::take(&mut self.trxs);
         trxs.sort();
         if let Some(journal) = &mut self.journal {
             // Before any put: what each key held before this transaction.
@@ -291,11 +222,15 @@ impl Ledger for LmdbLedger<'_, '_> {
     }
 
     fn account(&mut self, name: &str) -> Result<AccountState, StateError> {
-        // Most reads hit the cache: one lookup instead of `cached`'s two.
-        match self.cache.get(name) {
-            Some(cached) => Ok(cached.current),
-            None => Ok(self.cached(name)?.current),
+        // Most reads find the account: one lookup instead of `entry`'s two.
+        if let Some(current) = self.accounts.current(name) {
+            return Ok(current);
         }
+        let (txn, dbs, path) = (&*self.txn, self.dbs, self.path);
+        let cached = self
+            .accounts
+            .entry(name, || stored::account(txn, dbs, path, name))?;
+        Ok(cached.current)
     }
 
     fn put_account(
@@ -305,11 +240,9 @@ impl Ledger for LmdbLedger<'_, '_> {
         new: &AccountState,
     ) -> Result<(), StateError> {
         let block = self.history.block();
-        let cached = self.cached(name)?;
-        cached.current = *new;
-        cached.touched = true;
-        push_row(&mut cached.rows, block, new);
-        Ok(())
+        let (txn, dbs, path) = (&*self.txn, self.dbs, self.path);
+        self.accounts
+            .put(name, block, new, || stored::account(txn, dbs, path, name))
     }
 
     fn grant(&mut self, from: &str, to: &str) -> Result<u64, StateError> {
@@ -396,26 +329,12 @@ impl Ledger for LmdbLedger<'_, '_> {
     }
 
     fn record_transfer(&mut self, t: &TransferRecord<'_>) -> Result<(), StateError> {
-        let op = t.op;
-        let key = codec::transfer_key(op.block, op.trx_index, op.op_index);
-        let trx_id = self.stored_trx_id(&op.trx_id);
-        codec::encode_transfer(
-            &mut self.value,
-            trx_id,
-            &op.timestamp,
-            t.from,
-            t.to,
-            t.amount,
-            t.memo,
-        );
-        // Operations arrive in strictly increasing chain order (the engine
-        // checks it), so every transfer key is the largest so far.
-        self.dbs
-            .transfers
-            .put_with_flags(self.txn, PutFlags::APPEND, &key, &self.value)
-            .map_err(|e| StateError::lmdb(self.path, e))?;
+        let key = self.rows.transfer(t);
+        let (txn, dbs, path) = (&*self.txn, self.dbs, self.path);
         for (account, direction) in [(t.from, codec::SENT), (t.to, codec::RECEIVED)] {
-            self.cached(account)?.transfers.push((key, direction));
+            self.accounts.note_transfer(account, key, direction, || {
+                stored::account(txn, dbs, path, account)
+            })?;
         }
         Ok(())
     }
@@ -426,20 +345,7 @@ impl Ledger for LmdbLedger<'_, '_> {
         sender: Option<&str>,
         outcome: Outcome,
     ) -> Result<(), StateError> {
-        let key = codec::transfer_key(op.block, op.trx_index, op.op_index);
-        let trx_id = self.stored_trx_id(&op.trx_id);
-        codec::encode_outcome(&mut self.value, outcome, trx_id, &op.name, sender);
-        // Positions strictly increase (the engine checks it): append.
-        self.dbs
-            .outcomes
-            .put_with_flags(self.txn, PutFlags::APPEND, &key, &self.value)
-            .map_err(|e| StateError::lmdb(self.path, e))?;
-        let position = codec::trx_position(op.block, op.trx_index);
-        if self.last_trx != Some(position) {
-            self.last_trx = Some(position);
-            codec::trx_key_of(&mut self.key, trx_id);
-            self.trxs.push(&self.key, &position);
-        }
+        self.rows.outcome(op, sender, outcome);
         Ok(())
     }
 }

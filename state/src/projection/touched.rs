@@ -1,0 +1,112 @@
+//! The accounts one batch touches: each one's figures before and after,
+//! its history rows and its entries in the per-account transfer index.
+//!
+//! A write transaction's ledger keeps one, reading figures it lacks from
+//! the transaction; the recorder of a pipelined apply builds one on the
+//! contract's thread and hands it to the writer whole, so the writer does
+//! no per-operation lookup.
+
+use hashbrown::hash_map::EntryRef;
+use hashbrown::HashMap;
+
+use crate::block::BlockNum;
+use crate::error::StateError;
+use crate::projection::history::push_row;
+use crate::projection::op_rows::TransferKey;
+use crate::projection::AccountState;
+
+/// One account in a batch.
+#[derive(Debug, Clone)]
+pub(crate) struct Cached {
+    /// The figures before the batch.
+    pub(crate) stored: AccountState,
+    pub(crate) current: AccountState,
+    /// Written by the contract (and so in the history and the journal).
+    pub(crate) touched: bool,
+    /// The figures after each block of the batch that wrote them: the
+    /// account's history rows, kept here rather than in a map of their
+    /// own so a write costs one lookup.
+    pub(crate) rows: Vec<(BlockNum, AccountState)>,
+    /// The account's entries in the per-account transfer index (transfer
+    /// key, direction), in chain order: kept per account, they come out in
+    /// key order without a sort.
+    pub(crate) transfers: Vec<(TransferKey, u8)>,
+}
+
+/// The accounts of one batch, by name.
+#[derive(Debug, Default)]
+pub(crate) struct Touched {
+    accounts: HashMap<String, Cached, foldhash::fast::RandomState>,
+}
+
+impl Touched {
+    /// Whether no account is in it.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+    }
+
+    /// `name`'s current figures, if the batch has it.
+    pub(crate) fn current(&self, name: &str) -> Option<AccountState> {
+        self.accounts.get(name).map(|cached| cached.current)
+    }
+
+    /// `name`'s entry; `stored` gives its figures before the batch on first use.
+    pub(crate) fn entry(
+        &mut self,
+        name: &str,
+        stored: impl FnOnce() -> Result<AccountState, StateError>,
+    ) -> Result<&mut Cached, StateError> {
+        // One lookup, and the name is only copied for a new entry.
+        match self.accounts.entry_ref(name) {
+            EntryRef::Occupied(entry) => Ok(entry.into_mut()),
+            EntryRef::Vacant(entry) => {
+                let stored = stored()?;
+                Ok(entry.insert(Cached {
+                    stored,
+                    current: stored,
+                    touched: false,
+                    rows: Vec::new(),
+                    transfers: Vec::new(),
+                }))
+            }
+        }
+    }
+
+    /// Notes `new` as `name`'s figures after `block`.
+    pub(crate) fn put(
+        &mut self,
+        name: &str,
+        block: BlockNum,
+        new: &AccountState,
+        stored: impl FnOnce() -> Result<AccountState, StateError>,
+    ) -> Result<(), StateError> {
+        let cached = self.entry(name, stored)?;
+        cached.current = *new;
+        cached.touched = true;
+        push_row(&mut cached.rows, block, new);
+        Ok(())
+    }
+
+    /// Notes a transfer of `name`'s in the given direction.
+    pub(crate) fn note_transfer(
+        &mut self,
+        name: &str,
+        key: TransferKey,
+        direction: u8,
+        stored: impl FnOnce() -> Result<AccountState, StateError>,
+    ) -> Result<(), StateError> {
+        self.entry(name, stored)?.transfers.push((key, direction));
+        Ok(())
+    }
+
+    /// The accounts with something to write, in name order.
+    pub(crate) fn into_sorted(self) -> Vec<(String, Cached)> {
+        let mut touched: Vec<(String, Cached)> = self
+            .accounts
+            .into_iter()
+            .filter(|(_, c)| c.touched || !c.transfers.is_empty())
+            .collect();
+        touched.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        touched
+    }
+}
