@@ -75,8 +75,10 @@ pub(crate) fn reapply_pipelined(
     };
     projection.pipelined(|pipeline| {
         Ok(walk(log, range, progress, &mut |chunk, position, undo| {
-            pipeline.apply(chunk, position, undo)?;
-            Ok(None)
+            pipeline.apply(&chunk, position, undo)?;
+            // The writer needs only what the contract gathered: the
+            // records go back to be freed by the reading thread.
+            Ok(Some(chunk))
         }))
     })?
 }
@@ -118,7 +120,7 @@ fn walk(
     let midway = from + total / 2;
     std::thread::scope(|scope| {
         let (records, spent) = read_ahead(scope, log, from, to)?;
-        let mut chunk = Vec::new();
+        let mut chunk = Vec::with_capacity(CHUNK_RECORDS);
         let mut position = from;
         for batch in records.iter() {
             for record in batch? {
@@ -134,7 +136,9 @@ fn walk(
                     } else {
                         Undo::Record
                     };
-                    if let Some(applied) = apply(std::mem::take(&mut chunk), position, undo)? {
+                    let full_chunk =
+                        std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_RECORDS));
+                    if let Some(applied) = apply(full_chunk, position, undo)? {
                         // Freeing the records' strings is the reader's job, off this thread.
                         let _ = spent.try_send(applied);
                     }

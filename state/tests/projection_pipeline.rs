@@ -78,7 +78,7 @@ proptest! {
         let piped = pipelined
             .pipelined(|pipeline| {
                 rest.iter()
-                    .map(|(chunk, position, undo)| pipeline.apply(chunk.clone(), *position, *undo))
+                    .map(|(chunk, position, undo)| pipeline.apply(chunk, *position, *undo))
                     .collect::<Result<Vec<_>, _>>()
             })
             .expect("applies pipelined");
@@ -116,10 +116,10 @@ fn a_batch_the_contract_refuses_stops_the_pipeline_after_the_batches_before_it()
     let after_first = first.len() as u64;
     let after_second = after_first + second.len() as u64;
     let result = p.pipelined(|pipeline| {
-        pipeline.apply(first.clone(), after_first, Undo::Record)?;
-        pipeline.apply(second.clone(), after_second, Undo::Record)?;
+        pipeline.apply(&first, after_first, Undo::Record)?;
+        pipeline.apply(&second, after_second, Undo::Record)?;
         // Block 5 again: out of order.
-        pipeline.apply(first.clone(), after_second + after_first, Undo::Record)?;
+        pipeline.apply(&first, after_second + after_first, Undo::Record)?;
         Ok(())
     });
     match result {
@@ -180,8 +180,8 @@ fn values_written_earlier_in_a_batch_are_read_back_from_the_recorder() {
     let pipelined = open(two.path(), None);
     pipelined
         .pipelined(|pipeline| {
-            pipeline.apply(first.clone(), after_first, Undo::Record)?;
-            pipeline.apply(second.clone(), after_second, Undo::Record)
+            pipeline.apply(&first, after_first, Undo::Record)?;
+            pipeline.apply(&second, after_second, Undo::Record)
         })
         .expect("applies pipelined");
 

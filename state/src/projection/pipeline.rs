@@ -118,7 +118,7 @@ impl Pipeline<'_> {
     /// write follows on the writer thread.
     pub fn apply(
         &mut self,
-        records: Vec<LogRecord>,
+        records: &[LogRecord],
         log_records_after: u64,
         undo: Undo,
     ) -> Result<ApplySummary, StateError> {
@@ -132,7 +132,7 @@ impl Pipeline<'_> {
             let rtxn = inner.env.read_txn().map_err(|e| projection.lmdb(e))?;
             let mut recorder =
                 Recorder::new(&mut self.known, &rtxn, &inner.dbs, &inner.path, self.room);
-            apply_records(&mut recorder, &mut self.books, &inner.config, &records)
+            apply_records(&mut recorder, &mut self.books, &inner.config, records)
                 .map(|summary| (summary, recorder.into_calls()))
         };
         let (summary, calls) = match ran {
@@ -143,9 +143,6 @@ impl Pipeline<'_> {
             }
         };
         self.room = calls.room();
-        // The records are freed here, off the writer's thread: the writer
-        // needs only what the recorder gathered.
-        drop(records);
         let batch = Batch {
             calls,
             before,
