@@ -136,8 +136,10 @@ fn walk(
                     } else {
                         Undo::Record
                     };
-                    let full_chunk =
-                        std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_RECORDS));
+                    // A chunk ends at the first block end past CHUNK_RECORDS:
+                    // the next one gets this one's size, and the last none.
+                    let next = if position == to { 0 } else { chunk.len() };
+                    let full_chunk = std::mem::replace(&mut chunk, Vec::with_capacity(next));
                     if let Some(applied) = apply(full_chunk, position, undo)? {
                         // Freeing the records' strings is the reader's job, off this thread.
                         let _ = spent.try_send(applied);

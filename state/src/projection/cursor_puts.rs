@@ -43,8 +43,10 @@ impl<'t> CursorPuts<'t> {
     }
 
     /// Stores `value` under `key`, which must be greater than every key in
-    /// the database (LMDB's `MDB_APPEND`): no search at all. A key out of
-    /// order is refused with `MDB_KEYEXIST` and nothing is written.
+    /// the database (LMDB's `MDB_APPEND`): LMDB only compares it with the
+    /// last key instead of searching the leaf for its place, and a full
+    /// leaf is not split in half. A key out of order is refused with
+    /// `MDB_KEYEXIST` and nothing is written.
     pub(crate) fn append(&mut self, key: &[u8], value: &[u8]) -> heed::Result<()> {
         // SAFETY: as in `put`: the cursor is never read from, and `key` and
         // `value` are never slices of this database. MDB_APPEND only adds a

@@ -16,12 +16,22 @@ pub(crate) struct Room {
     bytes: usize,
 }
 
+/// The most bytes [`Deferred::with_room`] reserves: a batch far larger
+/// than usual does not make the next ones reserve as much.
+const MOST_RESERVED_BYTES: usize = 64 << 20;
+
 impl Deferred {
-    /// Empty, with room for `room` reserved up front.
+    /// Empty, with room for `room` and an eighth more reserved up front (a
+    /// slightly larger batch then does not grow it), at most
+    /// [`MOST_RESERVED_BYTES`].
     pub(crate) fn with_room(room: Room) -> Self {
+        let bytes = room.bytes.saturating_add(room.bytes / 8);
+        let pairs = room.pairs.saturating_add(room.pairs / 8);
+        // A pair takes three words in `entries`.
+        let most_pairs = MOST_RESERVED_BYTES / (3 * std::mem::size_of::<usize>());
         Deferred {
-            bytes: Vec::with_capacity(room.bytes),
-            entries: Vec::with_capacity(room.pairs),
+            bytes: Vec::with_capacity(bytes.min(MOST_RESERVED_BYTES)),
+            entries: Vec::with_capacity(pairs.min(most_pairs)),
         }
     }
 
@@ -71,5 +81,48 @@ impl Deferred {
                 let key_end = start + key_len;
                 (&bytes[start..key_end], &bytes[key_end..key_end + value_len])
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_room_is_an_eighth_more_than_asked_and_bounded() {
+        let mut used = Deferred::default();
+        for i in 0u32..1000 {
+            used.push(&i.to_be_bytes(), b"value");
+        }
+        let next = Deferred::with_room(used.room());
+        assert!(next.bytes.capacity() >= 9000 + 9000 / 8);
+        assert!(next.entries.capacity() >= 1000 + 1000 / 8);
+
+        let huge = Deferred::with_room(Room {
+            pairs: usize::MAX,
+            bytes: usize::MAX,
+        });
+        assert!(huge.bytes.capacity() <= MOST_RESERVED_BYTES);
+        assert!(huge.entries.capacity() * 3 * std::mem::size_of::<usize>() <= MOST_RESERVED_BYTES);
+    }
+
+    #[test]
+    fn pairs_come_out_in_key_order_with_later_writes_of_a_key_last() {
+        let mut rows = Deferred::default();
+        rows.push(b"b", b"1");
+        rows.push(b"a", b"2");
+        rows.push(b"b", b"3");
+        let sorted: Vec<(Vec<u8>, Vec<u8>)> = rows
+            .sorted()
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect();
+        assert_eq!(
+            sorted,
+            [
+                (b"a".to_vec(), b"2".to_vec()),
+                (b"b".to_vec(), b"1".to_vec()),
+                (b"b".to_vec(), b"3".to_vec()),
+            ]
+        );
     }
 }

@@ -11,7 +11,7 @@
 //! - `cursor_puts`: sorted puts through one cursor;
 //! - `meta`: the books, log position and contract version;
 //! - `store`: the contract's ledger over a write transaction;
-//! - `touched`, `op_rows`, `deferred`: what a batch writes, gathered
+//! - `batch_accounts`, `op_rows`, `deferred`: what a batch writes, gathered
 //!   before the flush (by that ledger, or by a pipelined apply's recorder);
 //! - `read`: transfers, rich list and outcome queries;
 //! - `history`: figures and totals as of a past block (time travel).
@@ -42,6 +42,7 @@ use crate::error::StateError;
 use crate::log::LogRecord;
 use crate::token::TokenConfig;
 
+mod batch_accounts;
 mod codec;
 mod cursor_puts;
 mod deferred;
@@ -56,7 +57,6 @@ mod read;
 mod recorder;
 mod store;
 mod stored;
-mod touched;
 
 pub use env::{ProjectionOptions, DEFAULT_MAP_SIZE, DEFAULT_UNDO_BLOCKS};
 pub use history::MAX_HISTORICAL_RICHLIST_ACCOUNTS;

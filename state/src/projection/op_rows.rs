@@ -22,6 +22,8 @@ pub(crate) struct OpRows {
     pub(crate) outcomes: Deferred,
     /// Trx key -> position, in chain order (sorted before they are written).
     pub(crate) trxs: Deferred,
+    /// Position of the last operation's transaction: an index entry is
+    /// written for a transaction's first operation only.
     last_trx: Option<[u8; 12]>,
     /// The last trx id given a stored form, and its bytes if hex.
     last_trx_id: (String, Option<[u8; 20]>),

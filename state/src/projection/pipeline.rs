@@ -1,6 +1,7 @@
 //! A pipelined apply for long runs of batches (a replay): the contract runs
 //! on the caller's thread against a [`Recorder`], while a writer thread
-//! makes the recorded calls on an `LmdbLedger` and commits the batch before.
+//! writes what the recorder gathered of the batch before through an
+//! `LmdbLedger`, and commits it.
 //! One thread alone leaves the second core idle; this way the contract and
 //! the LMDB writes of consecutive batches overlap.
 //!
@@ -11,7 +12,7 @@
 //! same order; it checks before each batch that the books it loads are the
 //! ones the contract started that batch from. The gathering and encoding
 //! happen on the contract's thread, which leaves the writer the LMDB work
-//! alone: the two threads' shares of a replay are then about even.
+//! alone.
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 

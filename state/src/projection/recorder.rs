@@ -25,12 +25,12 @@ use crate::block::BlockNum;
 use crate::contract::{Ledger, Outcome, PowerDown, TransferRecord};
 use crate::error::StateError;
 use crate::op::TokenOp;
+use crate::projection::batch_accounts::BatchAccounts;
 use crate::projection::codec;
 use crate::projection::env::Dbs;
 use crate::projection::op_rows::{OpRoom, OpRows};
 use crate::projection::store::LmdbLedger;
 use crate::projection::stored;
-use crate::projection::touched::Touched;
 use crate::projection::AccountState;
 
 /// A span of [`Calls::text`].
@@ -42,7 +42,7 @@ struct Text {
 
 /// One mutating [`Ledger`] call the writer makes again. Account writes,
 /// transfers and outcomes are not among them: the recorder gathers those
-/// into the batch's [`Touched`] accounts and [`OpRows`] itself.
+/// into the batch's [`BatchAccounts`] and [`OpRows`] itself.
 #[derive(Debug, Clone, Copy)]
 enum Call {
     SetBlock(BlockNum),
@@ -59,7 +59,7 @@ enum Call {
 pub(crate) struct Calls {
     calls: Vec<Call>,
     text: String,
-    accounts: Touched,
+    accounts: BatchAccounts,
     rows: OpRows,
 }
 
@@ -74,10 +74,13 @@ pub(crate) struct CallsRoom {
 
 impl Calls {
     fn with_room(room: CallsRoom) -> Self {
+        // As `Deferred::with_room`: an eighth more than last time, bounded.
+        const MOST: usize = 1 << 20;
+        let more = |n: usize| n.saturating_add(n / 8).min(MOST);
         Calls {
-            calls: Vec::with_capacity(room.calls),
-            text: String::with_capacity(room.text),
-            accounts: Touched::default(),
+            calls: Vec::with_capacity(more(room.calls)),
+            text: String::with_capacity(more(room.text)),
+            accounts: BatchAccounts::default(),
             rows: OpRows::with_room(room.rows),
         }
     }

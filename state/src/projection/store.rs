@@ -5,15 +5,16 @@
 //! touched by many operations of a batch costs one write. Each cached
 //! account also carries its history rows and its per-account transfer index
 //! entries, which arrive in chain order and so come out in key order
-//! without a sort. The transaction index (which the contract never reads
-//! back) is buffered and sorted at the flush. Sorted puts walk the B-tree
+//! without a sort. The transfer and outcome rows are buffered in chain
+//! order (key order) and appended at the flush; the transaction index
+//! (which the contract never reads back) is buffered and sorted there. Sorted puts walk the B-tree
 //! along hot pages instead of jumping to a random leaf each time.
 //! What ends up on disk depends only on what was written, never on the order
 //! of writes. Every account change also goes to the history index, keyed by
 //! the block the engine says the effects belong to.
 //!
 //! The batch's accounts and its operations' rows are kept in the same
-//! forms a pipelined apply's recorder builds ([`Touched`], [`OpRows`]), so
+//! forms a pipelined apply's recorder builds ([`BatchAccounts`], [`OpRows`]), so
 //! the writer of a pipelined apply can take them over whole.
 
 use std::path::Path;
@@ -25,6 +26,7 @@ use crate::contract::books::{holding, is_empty};
 use crate::contract::{Ledger, Outcome, PowerDown, TransferRecord};
 use crate::error::StateError;
 use crate::op::TokenOp;
+use crate::projection::batch_accounts::{BatchAccount, BatchAccounts};
 use crate::projection::codec::{self, DecodeError};
 use crate::projection::cursor_puts::CursorPuts;
 use crate::projection::deferred::Deferred;
@@ -33,7 +35,6 @@ use crate::projection::history::HistoryBuffer;
 use crate::projection::journal::{FrameBuilder, Table};
 use crate::projection::op_rows::OpRows;
 use crate::projection::stored;
-use crate::projection::touched::{Cached, Touched};
 use crate::projection::AccountState;
 
 /// The contract's [`Ledger`] over one write transaction.
@@ -41,7 +42,7 @@ pub(crate) struct LmdbLedger<'t, 'e> {
     txn: &'t mut RwTxn<'e>,
     dbs: &'t Dbs,
     path: &'t Path,
-    accounts: Touched,
+    accounts: BatchAccounts,
     rows: OpRows,
     history: HistoryBuffer,
     /// Whether history rows note what they supersede (retention is on).
@@ -65,7 +66,7 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
             txn,
             dbs,
             path,
-            accounts: Touched::default(),
+            accounts: BatchAccounts::default(),
             rows: OpRows::default(),
             history: HistoryBuffer::default(),
             history_expiry,
@@ -79,13 +80,17 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
     /// must not hold any yet.
     pub(crate) fn take_prepared(
         &mut self,
-        accounts: Touched,
+        accounts: BatchAccounts,
         rows: OpRows,
     ) -> Result<(), StateError> {
         if !self.accounts.is_empty() || !self.rows.is_empty() {
-            return Err(StateError::Corrupt {
+            // Only a bug in this crate gets here, never the data: the calls
+            // made before this one write neither accounts nor rows.
+            return Err(StateError::WriterStopped {
                 path: self.path.to_path_buf(),
-                detail: "a pipelined batch's accounts met accounts the writer already held".into(),
+                detail: "internal error: a batch's gathered accounts and rows met ones the writer \
+                         already held; nothing of this batch was written"
+                    .into(),
             });
         }
         self.accounts = accounts;
@@ -116,8 +121,9 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
         codec::corrupt(self.path, what, e)
     }
 
-    /// Writes every changed account with its rich-list entry, and the
-    /// buffered outcomes and transfer index entries, each in key order.
+    /// Writes the buffered transfers and outcomes, every changed account
+    /// with its rich-list entry, the transaction index, the per-account
+    /// transfer index and the history rows, each in key order.
     pub(crate) fn flush(&mut self) -> Result<(), StateError> {
         let lmdb = |e| StateError::lmdb(self.path, e);
         // Operations arrive in strictly increasing chain order (the engine
@@ -147,7 +153,7 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
         let mut rich_puts = Deferred::default();
         for (
             name,
-            Cached {
+            BatchAccount {
                 stored, current, ..
             },
         ) in touched.iter().filter(|(_, c)| c.stored != c.current)
@@ -222,10 +228,6 @@ impl Ledger for LmdbLedger<'_, '_> {
     }
 
     fn account(&mut self, name: &str) -> Result<AccountState, StateError> {
-        // Most reads find the account: one lookup instead of `entry`'s two.
-        if let Some(current) = self.accounts.current(name) {
-            return Ok(current);
-        }
         let (txn, dbs, path) = (&*self.txn, self.dbs, self.path);
         let cached = self
             .accounts
@@ -346,6 +348,39 @@ impl Ledger for LmdbLedger<'_, '_> {
         outcome: Outcome,
     ) -> Result<(), StateError> {
         self.rows.outcome(op, sender, outcome);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::projection::env::{create_dbs, open_env};
+    use crate::projection::ProjectionOptions;
+
+    /// The writer of a pipelined apply takes a batch's gathered accounts
+    /// only into a ledger that holds none: anything else is a bug, and it
+    /// is refused before a row is written.
+    #[test]
+    fn prepared_accounts_are_refused_by_a_ledger_that_holds_some(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let env = open_env(dir.path(), &ProjectionOptions::default())?;
+        let dbs = create_dbs(&env)?;
+        let mut wtxn = env.write_txn()?;
+        let mut ledger = LmdbLedger::new(&mut wtxn, &dbs, dir.path(), false, None);
+        ledger.take_prepared(BatchAccounts::default(), OpRows::default())?;
+
+        let rich = AccountState {
+            balance: 5,
+            ..AccountState::default()
+        };
+        ledger.put_account("alice", &AccountState::default(), &rich)?;
+        let refused = ledger.take_prepared(BatchAccounts::default(), OpRows::default());
+        assert!(
+            matches!(&refused, Err(StateError::WriterStopped { detail, .. }) if detail.contains("internal error")),
+            "{refused:?}"
+        );
         Ok(())
     }
 }

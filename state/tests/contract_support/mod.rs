@@ -180,6 +180,9 @@ pub enum Step {
         amount: AmountForm,
         memo: bool,
         raw: Option<String>,
+        /// Goes into the transaction of the operation before, when that
+        /// one is in the same block (a transaction of several operations).
+        joins_trx: bool,
     },
     End {
         gap: u64,
@@ -218,9 +221,10 @@ fn step() -> impl Strategy<Value = Step> {
             prop::sample::select(vec!["[]", "{", "1", "\"x\"", "{\"amount\":{}}"])
                 .prop_map(String::from),
         ),
+        prop::bool::weighted(0.3),
     )
         .prop_map(
-            |(gap, name, sender, auth, to, amount, memo, raw)| Step::Op {
+            |(gap, name, sender, auth, to, amount, memo, raw, joins_trx)| Step::Op {
                 gap,
                 name,
                 sender,
@@ -229,6 +233,7 @@ fn step() -> impl Strategy<Value = Step> {
                 amount,
                 memo,
                 raw,
+                joins_trx,
             },
         );
     prop_oneof![8 => op, 2 => (0u64..30).prop_map(|gap| Step::End { gap })]
@@ -252,6 +257,9 @@ pub fn records(steps: &[Step]) -> Vec<LogRecord> {
     let mut out = Vec::new();
     let mut block = 1u64;
     let mut trx = 0u32;
+    let mut op_index = 0u32;
+    // Whether an operation of the current block was written yet.
+    let mut in_block = false;
     let mut ended = false;
     for step in steps {
         match step {
@@ -264,6 +272,7 @@ pub fn records(steps: &[Step]) -> Vec<LogRecord> {
                 amount,
                 memo,
                 raw,
+                joins_trx,
             } => {
                 let mut next = block + gap;
                 if ended && next <= block {
@@ -271,8 +280,18 @@ pub fn records(steps: &[Step]) -> Vec<LogRecord> {
                 }
                 if next > block {
                     trx = 0;
+                    in_block = false;
                 }
                 block = next;
+                if *joins_trx && in_block {
+                    op_index += 1;
+                } else {
+                    if in_block {
+                        trx += 1;
+                    }
+                    op_index = 0;
+                }
+                in_block = true;
                 ended = false;
                 let auth = match auth {
                     0 => Auth::Posting,
@@ -295,16 +314,21 @@ pub fn records(steps: &[Step]) -> Vec<LogRecord> {
                         format!("{{{}}}", fields.join(","))
                     }
                 };
-                out.push(LogRecord::Op(op_at(
+                let mut op = op_at(
                     block,
                     trx,
-                    0,
+                    op_index,
                     names[usize::from(*name)],
                     NAMES[*sender],
                     auth,
                     &json,
-                )));
-                trx += 1;
+                );
+                // Some transactions carry an id that is not 40 hex digits,
+                // which the projection stores as text.
+                if (block + u64::from(trx)) % 5 == 4 {
+                    op.trx_id = format!("trx-{block}-{trx}");
+                }
+                out.push(LogRecord::Op(op));
             }
             Step::End { gap } => {
                 block += gap;

@@ -17,9 +17,10 @@ use crate::projection::AccountState;
 
 /// One account in a batch.
 #[derive(Debug, Clone)]
-pub(crate) struct Cached {
+pub(crate) struct BatchAccount {
     /// The figures before the batch.
     pub(crate) stored: AccountState,
+    /// The figures now.
     pub(crate) current: AccountState,
     /// Written by the contract (and so in the history and the journal).
     pub(crate) touched: bool,
@@ -35,19 +36,14 @@ pub(crate) struct Cached {
 
 /// The accounts of one batch, by name.
 #[derive(Debug, Default)]
-pub(crate) struct Touched {
-    accounts: HashMap<String, Cached, foldhash::fast::RandomState>,
+pub(crate) struct BatchAccounts {
+    accounts: HashMap<String, BatchAccount, foldhash::fast::RandomState>,
 }
 
-impl Touched {
+impl BatchAccounts {
     /// Whether no account is in it.
     pub(crate) fn is_empty(&self) -> bool {
         self.accounts.is_empty()
-    }
-
-    /// `name`'s current figures, if the batch has it.
-    pub(crate) fn current(&self, name: &str) -> Option<AccountState> {
-        self.accounts.get(name).map(|cached| cached.current)
     }
 
     /// `name`'s entry; `stored` gives its figures before the batch on first use.
@@ -55,13 +51,13 @@ impl Touched {
         &mut self,
         name: &str,
         stored: impl FnOnce() -> Result<AccountState, StateError>,
-    ) -> Result<&mut Cached, StateError> {
+    ) -> Result<&mut BatchAccount, StateError> {
         // One lookup, and the name is only copied for a new entry.
         match self.accounts.entry_ref(name) {
             EntryRef::Occupied(entry) => Ok(entry.into_mut()),
             EntryRef::Vacant(entry) => {
                 let stored = stored()?;
-                Ok(entry.insert(Cached {
+                Ok(entry.insert(BatchAccount {
                     stored,
                     current: stored,
                     touched: false,
@@ -100,8 +96,8 @@ impl Touched {
     }
 
     /// The accounts with something to write, in name order.
-    pub(crate) fn into_sorted(self) -> Vec<(String, Cached)> {
-        let mut touched: Vec<(String, Cached)> = self
+    pub(crate) fn into_sorted(self) -> Vec<(String, BatchAccount)> {
+        let mut touched: Vec<(String, BatchAccount)> = self
             .accounts
             .into_iter()
             .filter(|(_, c)| c.touched || !c.transfers.is_empty())
