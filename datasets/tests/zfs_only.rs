@@ -8,7 +8,7 @@ use std::fs;
 use std::io::Write;
 use std::process::Command;
 
-use common::{fresh_zfs_parent, incompressible, test_pool, zfs, Fixture, TestResult};
+use common::{fresh_zfs_parent, incompressible, test_pool, zfs, zfs_turn, Fixture, TestResult};
 use datasets::{
     ensure_token_layout, open_backend, BackendKind, DatasetBackend, DatasetError, StreamKind,
     ZfsBackend,
@@ -168,10 +168,11 @@ fn a_full_quota_gives_a_clear_error_and_keeps_existing_files() -> TestResult {
 
 #[test]
 fn open_backend_uses_zfs_and_creates_a_missing_parent() -> TestResult {
+    let turn = zfs_turn();
     let Some(parent) = fresh_zfs_parent("open") else {
         return Ok(());
     };
-    let _cleanup = Fixture::adopt_zfs_parent(&parent);
+    let _cleanup = Fixture::adopt_zfs_parent(&parent, turn);
     let data = tempfile::tempdir()?;
 
     let existing = open_backend(Some(&parent), data.path())?;

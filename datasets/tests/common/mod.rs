@@ -8,6 +8,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use datasets::{DatasetBackend, PlainBackend, ZfsBackend};
@@ -18,12 +19,27 @@ pub const POOL_VAR: &str = "HONEYGRAPH_TEST_ZFS_POOL";
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// zfs-fuse has hung when two tests of one binary made datasets at the same
+/// moment (both `zfs create`s stuck in the kernel, waiting on the FUSE mount
+/// of a dataset made just before), so the ZFS tests of a binary take turns.
+static ZFS_TURN: Mutex<()> = Mutex::new(());
+
+/// This test's turn at the ZFS pool, held until it is dropped.
+pub fn zfs_turn() -> MutexGuard<'static, ()> {
+    // A test that panicked holding it leaves nothing to repair.
+    ZFS_TURN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// A backend for one test.
 pub struct Fixture {
     pub backend: Box<dyn DatasetBackend>,
     /// The ZFS parent dataset made for this test (removed on drop).
     pub zfs_parent: Option<String>,
     _dir: Option<tempfile::TempDir>,
+    /// Dropped after the parent is destroyed (fields drop after `drop`).
+    _turn: Option<MutexGuard<'static, ()>>,
 }
 
 impl Fixture {
@@ -35,28 +51,27 @@ impl Fixture {
             backend: Box::new(backend),
             zfs_parent: None,
             _dir: Some(dir),
+            _turn: None,
         }
     }
 
     /// ZFS datasets under a fresh child of the test pool, or `None` (after
     /// printing why) when no pool is configured.
     pub fn zfs(test: &str) -> Option<Self> {
+        let turn = zfs_turn();
         let parent = fresh_zfs_parent(test)?;
-        let backend = ZfsBackend::open(&parent).expect("ZFS backend opens on the fresh parent");
-        Some(Self {
-            backend: Box::new(backend),
-            zfs_parent: Some(parent),
-            _dir: None,
-        })
+        Some(Self::adopt_zfs_parent(&parent, turn))
     }
 
-    /// A fixture for a parent made with [`fresh_zfs_parent`], so it is removed.
-    pub fn adopt_zfs_parent(parent: &str) -> Self {
+    /// A fixture for a parent made with [`fresh_zfs_parent`] during `turn`,
+    /// so it is removed (and the turn ends) with the fixture.
+    pub fn adopt_zfs_parent(parent: &str, turn: MutexGuard<'static, ()>) -> Self {
         let backend = ZfsBackend::open(parent).expect("ZFS backend opens on the fresh parent");
         Self {
             backend: Box::new(backend),
             zfs_parent: Some(parent.to_owned()),
             _dir: None,
+            _turn: Some(turn),
         }
     }
 
