@@ -76,10 +76,10 @@ impl BatchAccounts {
         new: &AccountState,
         stored: impl FnOnce() -> Result<AccountState, StateError>,
     ) -> Result<(), StateError> {
-        let cached = self.entry(name, stored)?;
-        cached.current = *new;
-        cached.touched = true;
-        push_row(&mut cached.rows, block, new);
+        let account = self.entry(name, stored)?;
+        account.current = *new;
+        account.touched = true;
+        push_row(&mut account.rows, block, new);
         Ok(())
     }
 
@@ -100,7 +100,7 @@ impl BatchAccounts {
         let mut touched: Vec<(String, BatchAccount)> = self
             .accounts
             .into_iter()
-            .filter(|(_, c)| c.touched || !c.transfers.is_empty())
+            .filter(|(_, a)| a.touched || !a.transfers.is_empty())
             .collect();
         touched.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         touched

@@ -20,18 +20,21 @@ pub(crate) struct Room {
 /// than usual does not make the next ones reserve as much.
 const MOST_RESERVED_BYTES: usize = 64 << 20;
 
+/// What to reserve for a buffer the last batch filled to `used`: an eighth
+/// more (a slightly larger batch then does not grow it), at most `most`.
+pub(crate) fn room_after(used: usize, most: usize) -> usize {
+    used.saturating_add(used / 8).min(most)
+}
+
 impl Deferred {
-    /// Empty, with room for `room` and an eighth more reserved up front (a
-    /// slightly larger batch then does not grow it), at most
+    /// Empty, with [`room_after`] `room` reserved up front, at most
     /// [`MOST_RESERVED_BYTES`].
     pub(crate) fn with_room(room: Room) -> Self {
-        let bytes = room.bytes.saturating_add(room.bytes / 8);
-        let pairs = room.pairs.saturating_add(room.pairs / 8);
         // A pair takes three words in `entries`.
         let most_pairs = MOST_RESERVED_BYTES / (3 * std::mem::size_of::<usize>());
         Deferred {
-            bytes: Vec::with_capacity(bytes.min(MOST_RESERVED_BYTES)),
-            entries: Vec::with_capacity(pairs.min(most_pairs)),
+            bytes: Vec::with_capacity(room_after(room.bytes, MOST_RESERVED_BYTES)),
+            entries: Vec::with_capacity(room_after(room.pairs, most_pairs)),
         }
     }
 

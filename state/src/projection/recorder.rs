@@ -27,6 +27,7 @@ use crate::error::StateError;
 use crate::op::TokenOp;
 use crate::projection::batch_accounts::BatchAccounts;
 use crate::projection::codec;
+use crate::projection::deferred::room_after;
 use crate::projection::env::Dbs;
 use crate::projection::op_rows::{OpRoom, OpRows};
 use crate::projection::store::LmdbLedger;
@@ -74,12 +75,10 @@ pub(crate) struct CallsRoom {
 
 impl Calls {
     fn with_room(room: CallsRoom) -> Self {
-        // As `Deferred::with_room`: an eighth more than last time, bounded.
         const MOST: usize = 1 << 20;
-        let more = |n: usize| n.saturating_add(n / 8).min(MOST);
         Calls {
-            calls: Vec::with_capacity(more(room.calls)),
-            text: String::with_capacity(more(room.text)),
+            calls: Vec::with_capacity(room_after(room.calls, MOST)),
+            text: String::with_capacity(room_after(room.text, MOST)),
             accounts: BatchAccounts::default(),
             rows: OpRows::with_room(room.rows),
         }

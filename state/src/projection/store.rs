@@ -1,21 +1,23 @@
 //! The contract's [`Ledger`] over one LMDB write transaction.
 //!
-//! Accounts are cached for the length of the transaction and written back
+//! Accounts are kept for the length of the transaction and written back
 //! once, with their rich-list entry, by [`LmdbLedger::flush`]: an account
-//! touched by many operations of a batch costs one write. Each cached
-//! account also carries its history rows and its per-account transfer index
+//! touched by many operations of a batch costs one write. Each account
+//! also carries its history rows and its per-account transfer index
 //! entries, which arrive in chain order and so come out in key order
 //! without a sort. The transfer and outcome rows are buffered in chain
 //! order (key order) and appended at the flush; the transaction index
-//! (which the contract never reads back) is buffered and sorted there. Sorted puts walk the B-tree
-//! along hot pages instead of jumping to a random leaf each time.
+//! (which the contract never reads back) is buffered and sorted there.
+//! Sorted puts walk the B-tree along hot pages instead of jumping to a
+//! random leaf each time.
 //! What ends up on disk depends only on what was written, never on the order
 //! of writes. Every account change also goes to the history index, keyed by
 //! the block the engine says the effects belong to.
 //!
 //! The batch's accounts and its operations' rows are kept in the same
-//! forms a pipelined apply's recorder builds ([`BatchAccounts`], [`OpRows`]), so
-//! the writer of a pipelined apply can take them over whole.
+//! forms a pipelined apply's recorder builds ([`BatchAccounts`],
+//! [`OpRows`]), so the writer of a pipelined apply can take them over
+//! whole.
 
 use std::path::Path;
 
@@ -145,8 +147,8 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
         }
         let touched = std::mem::take(&mut self.accounts).into_sorted();
         if let Some(journal) = &mut self.journal {
-            for (name, cached) in touched.iter().filter(|(_, c)| c.touched) {
-                journal.record_account(name, &cached.stored);
+            for (name, account) in touched.iter().filter(|(_, a)| a.touched) {
+                journal.record_account(name, &account.stored);
             }
         }
         let mut rich_deletes = Deferred::default();
@@ -156,7 +158,7 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
             BatchAccount {
                 stored, current, ..
             },
-        ) in touched.iter().filter(|(_, c)| c.stored != c.current)
+        ) in touched.iter().filter(|(_, a)| a.stored != a.current)
         {
             if is_empty(current) {
                 self.dbs
@@ -198,8 +200,8 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
         }
         drop(puts);
         let mut puts = CursorPuts::new(self.dbs.account_transfers, self.txn).map_err(lmdb)?;
-        for (name, cached) in &touched {
-            for (transfer, direction) in &cached.transfers {
+        for (name, account) in &touched {
+            for (transfer, direction) in &account.transfers {
                 codec::account_transfer_key(&mut self.key, name, transfer);
                 puts.put(&self.key, &[*direction]).map_err(lmdb)?;
             }
@@ -229,10 +231,10 @@ impl Ledger for LmdbLedger<'_, '_> {
 
     fn account(&mut self, name: &str) -> Result<AccountState, StateError> {
         let (txn, dbs, path) = (&*self.txn, self.dbs, self.path);
-        let cached = self
+        let account = self
             .accounts
             .entry(name, || stored::account(txn, dbs, path, name))?;
-        Ok(cached.current)
+        Ok(account.current)
     }
 
     fn put_account(
