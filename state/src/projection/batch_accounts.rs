@@ -1,6 +1,10 @@
 //! The accounts one batch touches: each one's figures before and after,
 //! its history rows and its entries in the per-account transfer index.
 //!
+//! An entry carries the account's figures right after its transfer, and
+//! a block whose last change to the account was a transfer needs no
+//! history row of its own: the entry answers for it (see `history`).
+//!
 //! A write transaction's ledger keeps one, reading figures it lacks from
 //! the transaction; the recorder of a pipelined apply builds one on the
 //! contract's thread and hands it to the writer whole, so the writer does
@@ -11,7 +15,7 @@ use hashbrown::HashMap;
 
 use crate::block::BlockNum;
 use crate::error::StateError;
-use crate::projection::history::push_row;
+use crate::projection::history::{push_row, HistoryRow};
 use crate::projection::op_rows::TransferKey;
 use crate::projection::AccountState;
 
@@ -27,11 +31,11 @@ pub(crate) struct BatchAccount {
     /// The figures after each block of the batch that wrote them: the
     /// account's history rows, kept here rather than in a map of their
     /// own so a write costs one lookup.
-    pub(crate) rows: Vec<(BlockNum, AccountState)>,
+    pub(crate) rows: Vec<HistoryRow>,
     /// The account's entries in the per-account transfer index (transfer
-    /// key, direction), in chain order: kept per account, they come out in
-    /// key order without a sort.
-    pub(crate) transfers: Vec<(TransferKey, u8)>,
+    /// key, direction, figures right after the transfer), in chain order:
+    /// kept per account, they come out in key order without a sort.
+    pub(crate) transfers: Vec<(TransferKey, u8, AccountState)>,
 }
 
 /// The accounts of one batch, by name.
@@ -83,15 +87,21 @@ impl BatchAccounts {
         Ok(())
     }
 
-    /// Notes a transfer of `name`'s in the given direction.
+    /// Notes a transfer of `name`'s in the given direction, in `block`,
+    /// with the figures the account has now (after the transfer).
     pub(crate) fn note_transfer(
         &mut self,
         name: &str,
+        block: BlockNum,
         key: TransferKey,
         direction: u8,
         stored: impl FnOnce() -> Result<AccountState, StateError>,
     ) -> Result<(), StateError> {
-        self.entry(name, stored)?.transfers.push((key, direction));
+        let account = self.entry(name, stored)?;
+        account.transfers.push((key, direction, account.current));
+        if let Some(row) = account.rows.last_mut().filter(|r| r.block == block) {
+            row.after_transfer = true;
+        }
         Ok(())
     }
 

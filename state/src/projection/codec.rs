@@ -55,10 +55,49 @@ pub(crate) fn account_transfer_key(out: &mut Vec<u8>, account: &str, transfer_ke
     out.extend_from_slice(transfer_key);
 }
 
-/// Direction stored as the value of an account-transfer index entry.
+/// Direction stored first in the value of an account-transfer index entry.
 pub(crate) const SENT: u8 = 1;
 /// See [`SENT`].
 pub(crate) const RECEIVED: u8 = 2;
+
+/// Length of an account-transfer index value.
+pub(crate) const ACCOUNT_TRANSFER_LEN: usize = 1 + ACCOUNT_LEN;
+
+/// An account-transfer index value: the direction, then the account's
+/// figures right after the transfer (the `accounts` layout).
+pub(crate) fn encode_account_transfer(
+    direction: u8,
+    state: &AccountState,
+) -> [u8; ACCOUNT_TRANSFER_LEN] {
+    let mut out = [0u8; ACCOUNT_TRANSFER_LEN];
+    out[0] = direction;
+    out[1..].copy_from_slice(&encode_account(state));
+    out
+}
+
+/// The figures of an account-transfer index value.
+pub(crate) fn decode_account_transfer_figures(bytes: &[u8]) -> Result<AccountState, DecodeError> {
+    match bytes {
+        [SENT | RECEIVED, figures @ ..] if figures.len() == ACCOUNT_LEN => decode_account(figures),
+        _ => Err(DecodeError("account transfer entry")),
+    }
+}
+
+/// The account and block of an account-transfer index key.
+pub(crate) fn decode_account_transfer_key(key: &[u8]) -> Result<(&str, BlockNum), DecodeError> {
+    let split = key
+        .len()
+        .checked_sub(TRANSFER_KEY_LEN + 1)
+        .ok_or(DecodeError("account transfer key length"))?;
+    let (name, rest) = key.split_at(split);
+    if rest[0] != 0 {
+        return Err(DecodeError("account transfer key separator"));
+    }
+    let (block, _, _) = decode_transfer_key(&rest[1..])?;
+    let name =
+        std::str::from_utf8(name).map_err(|_| DecodeError("account transfer key is not UTF-8"))?;
+    Ok((name, block))
+}
 
 /// `from \0 to`: a grant.
 pub(crate) fn grant_key(out: &mut Vec<u8>, from: &str, to: &str) {

@@ -74,7 +74,7 @@ pub(crate) struct Dbs {
     pub(crate) due: Raw,
     /// block, trx index, op index (BE) -> transfer.
     pub(crate) transfers: Raw,
-    /// account \0 transfer key -> direction.
+    /// account \0 transfer key -> direction, the account's figures after it.
     pub(crate) account_transfers: Raw,
     /// block, trx index, op index (BE) -> outcome of a logged operation.
     pub(crate) outcomes: Raw,

@@ -6,13 +6,27 @@
 //! replay of the log rebuilds it exactly):
 //!
 //! - `history`: `account \0 block BE` -> the account's figures after that
-//!   block (the `accounts` layout). The genesis is block 0.
+//!   block (the `accounts` layout). The genesis is block 0. There is no
+//!   row for a block whose last change to the account was a transfer:
+//!   the account's last entry of that block in the per-account transfer
+//!   index (`account_transfers`), which carries the figures the account
+//!   had right after the transfer, stands in for it. That spares two rows
+//!   a transfer, most of what a token's history costs to write.
 //! - `history_totals`: `block BE` -> supply u128 LE, holders u64 LE.
 //! - `history_expiry` (only while retention is on): `B BE || account \0 P BE`
 //!   -> (): the row of `account` at block P is superseded by its row at B,
-//!   so it may go once the horizon reaches B.
+//!   so it may go once the horizon reaches B. Rows are only superseded by
+//!   rows, so at most one row an account outlives the horizon this way
+//!   (transfer entries are kept whatever the retention).
 //!
-//! A read as of N is the last row at or below N: one B-tree seek.
+//! A read as of N is the later of the account's last row and its last
+//! transfer entry at or below N: two B-tree seeks. When a block has both,
+//! the row is the later change (it is only written when the account's
+//! last change in the block was not a transfer).
+//!
+//! What is stored does not depend on where the log was cut into batches:
+//! a batch that ends inside a block may write a row for it that the next
+//! batch, finding the account's last change there a transfer, deletes.
 
 use std::ops::Bound;
 
@@ -30,8 +44,10 @@ use crate::projection::read::Reader;
 use crate::projection::{AccountState, RichEntry, RichPage};
 
 /// Version of the history layout; a projection written with another one is
-/// refused so it is rebuilt from the log.
-pub(crate) const HISTORY_LAYOUT: u32 = 1;
+/// refused so it is rebuilt from the log. Layout 2: per-account transfer
+/// entries carry the account's figures, and stand in for the history row
+/// of a block whose last change to the account was a transfer.
+pub(crate) const HISTORY_LAYOUT: u32 = 2;
 
 /// Most accounts a rich list as of a block reads (it holds them all in memory).
 pub const MAX_HISTORICAL_RICHLIST_ACCOUNTS: usize = 100_000;
@@ -107,16 +123,32 @@ fn history_key_append(out: &mut Vec<u8>, account: &str, block: BlockNum) {
     out.extend_from_slice(&block.to_be_bytes());
 }
 
+/// An account's figures after one block of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HistoryRow {
+    /// The block.
+    pub(crate) block: BlockNum,
+    /// The figures after it.
+    pub(crate) state: AccountState,
+    /// The account's last change in the block was a transfer: its last
+    /// per-account transfer entry of the block carries these figures, so
+    /// no history row is written (see `account_at`).
+    pub(crate) after_transfer: bool,
+}
+
 /// Notes `state` as `rows`' figures after `block`: rows come in block
 /// order, and the last write within a block wins.
-pub(crate) fn push_row(
-    rows: &mut Vec<(BlockNum, AccountState)>,
-    block: BlockNum,
-    state: &AccountState,
-) {
+pub(crate) fn push_row(rows: &mut Vec<HistoryRow>, block: BlockNum, state: &AccountState) {
     match rows.last_mut() {
-        Some((last, figures)) if *last == block => *figures = *state,
-        _ => rows.push((block, *state)),
+        Some(last) if last.block == block => {
+            last.state = *state;
+            last.after_transfer = false;
+        }
+        _ => rows.push(HistoryRow {
+            block,
+            state: *state,
+            after_transfer: false,
+        }),
     }
 }
 
@@ -127,12 +159,16 @@ pub(crate) fn push_row(
 #[derive(Debug, Default)]
 pub(crate) struct HistoryBuffer {
     block: BlockNum,
+    /// The first block of the batch: the only one a batch before may have
+    /// written rows of (when the log was cut inside it).
+    first: Option<BlockNum>,
     totals: Vec<(BlockNum, Totals)>,
 }
 
 impl HistoryBuffer {
     pub(crate) fn set_block(&mut self, block: BlockNum) {
         self.block = block;
+        self.first.get_or_insert(block);
     }
 
     /// The block the effects being applied belong to.
@@ -149,7 +185,8 @@ impl HistoryBuffer {
     }
 
     /// Writes `accounts`' rows (accounts in name order, each one's rows in
-    /// block order: key order) and the totals rows; with `expiry`, also
+    /// block order: key order), but for blocks whose last change to the
+    /// account was a transfer, and the totals rows; with `expiry`, also
     /// notes which older row each new one supersedes. With a `journal`,
     /// rows the frame may overwrite (blocks it did not start) are noted first.
     pub(crate) fn flush<'a>(
@@ -159,16 +196,40 @@ impl HistoryBuffer {
         path: &std::path::Path,
         expiry: bool,
         mut journal: Option<&mut FrameBuilder>,
-        accounts: impl Iterator<Item = (&'a str, &'a [(BlockNum, AccountState)])> + Clone,
+        accounts: impl Iterator<Item = (&'a str, &'a [HistoryRow])> + Clone,
     ) -> Result<(), StateError> {
         let lmdb = |e| StateError::lmdb(path, e);
         let mut key = Vec::with_capacity(64);
+        let touched_through = journal.as_ref().map(|j| j.touched_through);
+        // A batch before this one may have ended inside this batch's first
+        // block and written a row of it for an account whose last change in
+        // that block is now a transfer: the row goes, so what is stored does
+        // not depend on where the log was cut into batches.
+        if let Some(first) = self.first.take() {
+            for (name, rows) in accounts.clone() {
+                if !rows
+                    .first()
+                    .is_some_and(|r| r.block == first && r.after_transfer)
+                {
+                    continue;
+                }
+                history_key(&mut key, name, first);
+                if dbs.history.get(txn, &key).map_err(lmdb)?.is_none() {
+                    continue;
+                }
+                if let Some(journal) = journal.as_deref_mut() {
+                    if first <= journal.touched_through {
+                        journal.record_current(txn, dbs, Table::History, &key, path)?;
+                    }
+                }
+                dbs.history.delete(txn, &key).map_err(lmdb)?;
+            }
+        }
         // Everything that reads the history table comes before the first
         // row is written, so the rows can then go in through one cursor.
         // The rows of one account are distinct keys, and no other account's
         // rows change what an account's previous row is: the reads see what
         // they saw when they were interleaved with the puts.
-        let touched_through = journal.as_ref().map(|j| j.touched_through);
         if expiry || touched_through.is_some() {
             for (name, rows) in accounts.clone() {
                 note_superseded(txn, dbs, path, expiry, journal.as_deref_mut(), name, rows)?;
@@ -176,9 +237,9 @@ impl HistoryBuffer {
         }
         let mut puts = CursorPuts::new(dbs.history, txn).map_err(lmdb)?;
         for (name, rows) in accounts {
-            for (block, state) in rows {
-                history_key(&mut key, name, *block);
-                puts.put(&key, &codec::encode_account(state))
+            for row in rows.iter().filter(|r| !r.after_transfer) {
+                history_key(&mut key, name, row.block);
+                puts.put(&key, &codec::encode_account(&row.state))
                     .map_err(lmdb)?;
             }
         }
@@ -209,13 +270,13 @@ fn note_superseded(
     expiry: bool,
     mut journal: Option<&mut FrameBuilder>,
     name: &str,
-    rows: &[(BlockNum, AccountState)],
+    rows: &[HistoryRow],
 ) -> Result<(), StateError> {
     let lmdb = |e| StateError::lmdb(path, e);
     let mut key = Vec::with_capacity(64);
     let mut other = Vec::with_capacity(64);
     let mut previous: Option<BlockNum> = None;
-    for (block, _) in rows {
+    for block in rows.iter().filter(|r| !r.after_transfer).map(|r| &r.block) {
         let overwrites = journal
             .as_ref()
             .is_some_and(|j| *block <= j.touched_through);
@@ -306,30 +367,123 @@ pub(crate) fn prune(
     Ok(())
 }
 
+/// A key and its value, as read.
+type Row<'a> = (&'a [u8], &'a [u8]);
+
 impl Reader<'_> {
-    /// `name`'s figures after block `block` (zeros if it had none then).
+    /// `name`'s figures after block `block` (zeros if it had none then):
+    /// the later of its last history row and its last per-account transfer
+    /// entry at or below the block. A block has both only when the
+    /// account's last change in it was not a transfer; the row wins then.
     pub(crate) fn account_at(
         &self,
         name: &str,
         block: BlockNum,
     ) -> Result<AccountState, StateError> {
+        let row = self.last_row_at(name, block)?;
+        let entry = self.last_entry_at(name, block)?;
+        Ok(match (row, entry) {
+            (Some((row_block, _)), Some((entry_block, state))) if entry_block > row_block => state,
+            (Some((_, state)), _) | (None, Some((_, state))) => state,
+            (None, None) => AccountState::default(),
+        })
+    }
+
+    /// `name`'s last history row at or below `block`.
+    fn last_row_at(
+        &self,
+        name: &str,
+        block: BlockNum,
+    ) -> Result<Option<(BlockNum, AccountState)>, StateError> {
         let mut key = Vec::with_capacity(name.len() + 9);
         history_key(&mut key, name, block);
-        let found = match self.dbs.history.get_lower_than_or_equal_to(self.txn, &key) {
-            Ok(found) => found,
-            // A name LMDB cannot even look up (longer than a key may be) is unknown.
-            Err(heed::Error::Mdb(heed::MdbError::BadValSize)) => None,
-            Err(e) => return Err(StateError::lmdb(self.path, e)),
+        let Some((found_key, value)) = self.last_at_or_below(self.dbs.history, &key)? else {
+            return Ok(None);
         };
-        let Some((found_key, value)) = found else {
-            return Ok(AccountState::default());
-        };
-        let (found_name, _) =
+        let (found_name, found_block) =
             decode_history_key(found_key).map_err(|e| corrupt(self.path, "history key", e))?;
         if found_name != name {
-            return Ok(AccountState::default());
+            return Ok(None);
         }
-        codec::decode_account(value).map_err(|e| corrupt(self.path, "history record", e))
+        let state =
+            codec::decode_account(value).map_err(|e| corrupt(self.path, "history record", e))?;
+        Ok(Some((found_block, state)))
+    }
+
+    /// `name`'s last per-account transfer entry at or below `block`, with
+    /// the figures it carries.
+    fn last_entry_at(
+        &self,
+        name: &str,
+        block: BlockNum,
+    ) -> Result<Option<(BlockNum, AccountState)>, StateError> {
+        let mut key = Vec::with_capacity(name.len() + 1 + codec::TRANSFER_KEY_LEN);
+        codec::account_transfer_key(
+            &mut key,
+            name,
+            &codec::transfer_key(block, u32::MAX, u32::MAX),
+        );
+        let Some((found_key, value)) = self.last_at_or_below(self.dbs.account_transfers, &key)?
+        else {
+            return Ok(None);
+        };
+        let (found_name, found_block) = codec::decode_account_transfer_key(found_key)
+            .map_err(|e| corrupt(self.path, "account transfer key", e))?;
+        if found_name != name {
+            return Ok(None);
+        }
+        let state = codec::decode_account_transfer_figures(value)
+            .map_err(|e| corrupt(self.path, "account transfer entry", e))?;
+        Ok(Some((found_block, state)))
+    }
+
+    /// The last row (key, value) of `db` at or below `key`.
+    fn last_at_or_below(&self, db: Raw, key: &[u8]) -> Result<Option<Row<'_>>, StateError> {
+        match db.get_lower_than_or_equal_to(self.txn, key) {
+            Ok(found) => Ok(found),
+            // A name LMDB cannot even look up (longer than a key may be) is unknown.
+            Err(heed::Error::Mdb(heed::MdbError::BadValSize)) => Ok(None),
+            Err(e) => Err(StateError::lmdb(self.path, e)),
+        }
+    }
+
+    /// Adds the account names of `db` (keys `account \0 ...`) to `names`,
+    /// one seek per account; refuses more than
+    /// [`MAX_HISTORICAL_RICHLIST_ACCOUNTS`] names in all.
+    fn names_in(
+        &self,
+        db: Raw,
+        names: &mut std::collections::BTreeSet<String>,
+        name_of: impl Fn(&[u8]) -> Result<&str, DecodeError>,
+    ) -> Result<(), StateError> {
+        let lmdb = |e| StateError::lmdb(self.path, e);
+        let mut seek: Vec<u8> = Vec::new();
+        loop {
+            // LMDB refuses an empty key: the first seek is `first`.
+            let next = if seek.is_empty() {
+                db.first(self.txn)
+            } else {
+                db.get_greater_than_or_equal_to(self.txn, &seek)
+            }
+            .map_err(lmdb)?;
+            let Some((key, _)) = next else {
+                return Ok(());
+            };
+            let name = name_of(key).map_err(|e| corrupt(self.path, "history key", e))?;
+            if !names.contains(name) {
+                if names.len() >= MAX_HISTORICAL_RICHLIST_ACCOUNTS {
+                    return Err(StateError::Unsupported(format!(
+                        "a rich list as of a block reads every account and this token has more \
+                         than {MAX_HISTORICAL_RICHLIST_ACCOUNTS}; ask for accounts one by one"
+                    )));
+                }
+                names.insert(name.to_string());
+            }
+            // Past every key of `name`: its separator 0 becomes 1.
+            seek.clear();
+            seek.extend_from_slice(name.as_bytes());
+            seek.push(1);
+        }
     }
 
     /// The totals after block `block`.
@@ -369,31 +523,16 @@ impl Reader<'_> {
                 })?)
             }
         };
-        let lmdb = |e| StateError::lmdb(self.path, e);
+        // Every account with history has a history row or a transfer entry.
+        let mut names = std::collections::BTreeSet::new();
+        self.names_in(self.dbs.history, &mut names, |key| {
+            decode_history_key(key).map(|(name, _)| name)
+        })?;
+        self.names_in(self.dbs.account_transfers, &mut names, |key| {
+            codec::decode_account_transfer_key(key).map(|(name, _)| name)
+        })?;
         let mut holders: Vec<(Vec<u8>, RichEntry)> = Vec::new();
-        let mut seek: Vec<u8> = Vec::new();
-        let mut seen = 0usize;
-        loop {
-            // LMDB refuses an empty key: the first seek is `first`.
-            let next = if seek.is_empty() {
-                self.dbs.history.first(self.txn)
-            } else {
-                self.dbs
-                    .history
-                    .get_greater_than_or_equal_to(self.txn, &seek)
-            }
-            .map_err(lmdb)?;
-            let Some((key, _)) = next else { break };
-            let (name, _) =
-                decode_history_key(key).map_err(|e| corrupt(self.path, "history key", e))?;
-            seen += 1;
-            if seen > MAX_HISTORICAL_RICHLIST_ACCOUNTS {
-                return Err(StateError::Unsupported(format!(
-                    "a rich list as of a block reads every account and this token has more \
-                     than {MAX_HISTORICAL_RICHLIST_ACCOUNTS}; ask for accounts one by one"
-                )));
-            }
-            let name = name.to_string();
+        for name in names {
             let state = self.account_at(&name, block)?;
             if holding(&state) > 0 {
                 let mut rich = Vec::new();
@@ -401,15 +540,11 @@ impl Reader<'_> {
                 holders.push((
                     rich,
                     RichEntry {
-                        account: name.clone(),
+                        account: name,
                         state,
                     },
                 ));
             }
-            // Past every row of `name`: its separator 0 becomes 1.
-            seek.clear();
-            seek.extend_from_slice(name.as_bytes());
-            seek.push(1);
         }
         holders.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let start = match &after {
@@ -454,8 +589,9 @@ mod tests {
         )
     }
 
-    /// 200 blocks, each moving 1 unit between alice and bob.
-    fn ping_pong(p: &crate::Projection) {
+    /// 200 blocks, in batches of 40: in each, alice (even blocks) or bob
+    /// (odd ones) sends 1 unit to the other, or powers 1 unit up.
+    fn ping_pong(p: &crate::Projection, op: &str) {
         use crate::block::BlockRef;
         use crate::log::LogRecord;
         use crate::op::TokenOp;
@@ -472,7 +608,7 @@ mod tests {
                 op_index: 0,
                 trx_id: format!("{block:040x}"),
                 timestamp: "2025-01-01T00:00:00".into(),
-                name: "send".into(),
+                name: op.into(),
                 required_auths: vec![from.into()],
                 required_posting_auths: vec![],
                 json: format!("{{\"to\":\"{to}\",\"amount\":1}}"),
@@ -490,12 +626,104 @@ mod tests {
         }
     }
 
-    #[test]
-    fn retention_deletes_superseded_rows_and_keeps_the_horizon_answerable() {
+    fn two_accounts() -> crate::TokenConfig {
         let mut config = crate::token::preset("LARYNX").expect("preset");
         config.start_block = 1;
         config.genesis.balances.insert("alice".into(), 100);
         config.genesis.balances.insert("bob".into(), 100);
+        config
+    }
+
+    #[test]
+    fn transfer_entries_stand_in_for_the_history_rows_of_their_blocks() {
+        let dir = tempfile::tempdir().expect("dir");
+        let p = crate::Projection::open(dir.path(), &two_accounts()).expect("opens");
+        ping_pong(&p, "send");
+        // only the genesis rows: every later change was a transfer
+        assert_eq!(rows(&p), (2, 201, 0));
+        for block in 0..=200u64 {
+            // bob sends in odd blocks, alice in even ones
+            let alice = if block % 2 == 1 { 101 } else { 100 };
+            let at = |name| p.account_at(name, block).expect("as of").balance;
+            assert_eq!(
+                (at("alice"), at("bob")),
+                (alice, 200 - alice),
+                "block {block}"
+            );
+        }
+    }
+
+    fn op(block: u64, op_index: u32, name: &str, from: &str, json: &str) -> crate::log::LogRecord {
+        crate::log::LogRecord::Op(crate::op::TokenOp {
+            block,
+            trx_index: 0,
+            op_index,
+            trx_id: format!("{block:040x}"),
+            timestamp: "2025-01-01T00:00:00".into(),
+            name: name.into(),
+            required_auths: vec![from.into()],
+            required_posting_auths: vec![],
+            json: json.into(),
+        })
+    }
+
+    fn block_end(block: u64) -> crate::log::LogRecord {
+        crate::log::LogRecord::BlockEnd(crate::block::BlockRef {
+            num: block,
+            id: format!("{block:08x}{}", "00".repeat(16)),
+            timestamp: "2025-01-01T00:00:00".into(),
+        })
+    }
+
+    #[test]
+    fn a_block_cut_between_batches_stores_what_one_batch_would() {
+        let send = r#"{"to":"bob","amount":1}"#;
+        let up = r#"{"amount":1}"#;
+        // alice's last change in block 1 is a transfer, then a power-up
+        let logs = [
+            vec![
+                op(1, 0, "power_up", "alice", up),
+                op(1, 1, "send", "alice", send),
+            ],
+            vec![
+                op(1, 0, "send", "alice", send),
+                op(1, 1, "power_up", "alice", up),
+            ],
+        ];
+        for (case, first_ops) in logs.into_iter().enumerate() {
+            let mut records = first_ops;
+            records.push(block_end(1));
+            records.push(op(2, 0, "send", "bob", r#"{"to":"alice","amount":1}"#));
+            records.push(block_end(2));
+            let (one_dir, cut_dir) = (
+                tempfile::tempdir().expect("dir"),
+                tempfile::tempdir().expect("dir"),
+            );
+            let one = crate::Projection::open(one_dir.path(), &two_accounts()).expect("opens");
+            let cut = crate::Projection::open(cut_dir.path(), &two_accounts()).expect("opens");
+            one.apply(&records, records.len() as u64).expect("applies");
+            cut.apply(&records[..1], 1).expect("applies");
+            cut.apply(&records[1..], records.len() as u64)
+                .expect("applies");
+            assert_eq!(
+                cut.raw_tables().expect("tables"),
+                one.raw_tables().expect("tables"),
+                "case {case}"
+            );
+            // a row for alice at block 1 only when her last change there was a power-up
+            assert_eq!(rows(&one).0, 2 + case as u64, "case {case}");
+            for p in [&one, &cut] {
+                let alice = p.account_at("alice", 1).expect("as of");
+                assert_eq!((alice.balance, alice.power), (98, 1), "case {case}");
+                assert_eq!(p.account_at("bob", 1).expect("as of").balance, 101);
+                assert_eq!(p.account_at("alice", 2).expect("as of").balance, 99);
+            }
+        }
+    }
+
+    #[test]
+    fn retention_deletes_superseded_rows_and_keeps_the_horizon_answerable() {
+        let config = two_accounts();
         let (all_dir, kept_dir) = (
             tempfile::tempdir().expect("dir"),
             tempfile::tempdir().expect("dir"),
@@ -506,21 +734,24 @@ mod tests {
             ..Default::default()
         };
         let kept = crate::Projection::open_with(kept_dir.path(), &config, &options).expect("opens");
-        ping_pong(&all);
-        ping_pong(&kept);
-        // genesis and 200 blocks of two accounts, no expiry index without retention
-        assert_eq!(rows(&all), (2 + 400, 201, 0));
-        // the horizon is 190: rows at 190..=200 and the expiry entries that wait for them
-        let (history, totals, expiry) = rows(&kept);
-        assert_eq!((history, totals), (22, 11));
-        assert_eq!(expiry, 20);
+        ping_pong(&all, "power_up");
+        ping_pong(&kept, "power_up");
+        // genesis and one row a block, no expiry index without retention
+        assert_eq!(rows(&all), (2 + 200, 201, 0));
+        // the horizon is 190: alice's rows at 190..=200 (even blocks), bob's
+        // at 189..=199 (odd ones, the one at 189 answers for 190), and the
+        // expiry entries that wait for the rows above 190
+        assert_eq!(rows(&kept), (12, 11, 10));
         for p in [&all, &kept] {
-            assert_eq!(
-                p.account_at("alice", 190).expect("at horizon"),
-                all.account_at("alice", 190).expect("all")
-            );
+            for name in ["alice", "bob"] {
+                assert_eq!(
+                    p.account_at(name, 190).expect("at horizon"),
+                    all.account_at(name, 190).expect("all")
+                );
+            }
             assert_eq!(p.supply_at(190).expect("supply"), (200, 2));
         }
+        assert_eq!(all.account_at("alice", 190).expect("as of").power, 95);
     }
 
     #[test]

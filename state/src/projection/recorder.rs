@@ -327,7 +327,7 @@ impl Ledger for Recorder<'_, '_> {
         for (account, direction) in [(t.from, codec::SENT), (t.to, codec::RECEIVED)] {
             self.calls
                 .accounts
-                .note_transfer(account, key, direction, || {
+                .note_transfer(account, t.op.block, key, direction, || {
                     known_account(known, txn, dbs, path, account)
                 })?;
         }

@@ -201,9 +201,13 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
         drop(puts);
         let mut puts = CursorPuts::new(self.dbs.account_transfers, self.txn).map_err(lmdb)?;
         for (name, account) in &touched {
-            for (transfer, direction) in &account.transfers {
+            for (transfer, direction, state) in &account.transfers {
                 codec::account_transfer_key(&mut self.key, name, transfer);
-                puts.put(&self.key, &[*direction]).map_err(lmdb)?;
+                puts.put(
+                    &self.key,
+                    &codec::encode_account_transfer(*direction, state),
+                )
+                .map_err(lmdb)?;
             }
         }
         drop(puts);
@@ -336,9 +340,10 @@ impl Ledger for LmdbLedger<'_, '_> {
         let key = self.rows.transfer(t);
         let (txn, dbs, path) = (&*self.txn, self.dbs, self.path);
         for (account, direction) in [(t.from, codec::SENT), (t.to, codec::RECEIVED)] {
-            self.accounts.note_transfer(account, key, direction, || {
-                stored::account(txn, dbs, path, account)
-            })?;
+            self.accounts
+                .note_transfer(account, t.op.block, key, direction, || {
+                    stored::account(txn, dbs, path, account)
+                })?;
         }
         Ok(())
     }
