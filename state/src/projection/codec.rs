@@ -345,6 +345,26 @@ pub(crate) fn encode_outcome(
     }
 }
 
+/// The outcome of the applied `send` a transfer row records (applied
+/// sends have no outcome row of their own): its sender is the sender of
+/// the transfer.
+pub(crate) fn outcome_of_transfer(
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<crate::projection::OpOutcome, DecodeError> {
+    let (block, trx_index, op_index) = decode_transfer_key(key)?;
+    let transfer = decode_transfer(bytes)?;
+    Ok(crate::projection::OpOutcome {
+        block,
+        trx_id: transfer.trx_id,
+        trx_index,
+        op_index,
+        name: crate::contract::rules::SEND.to_string(),
+        sender: Some(transfer.from.to_string()),
+        outcome: Outcome::Applied,
+    })
+}
+
 pub(crate) fn decode_outcome(
     key: &[u8],
     bytes: &[u8],

@@ -76,7 +76,8 @@ pub(crate) struct Dbs {
     pub(crate) transfers: Raw,
     /// account \0 transfer key -> direction, the account's figures after it.
     pub(crate) account_transfers: Raw,
-    /// block, trx index, op index (BE) -> outcome of a logged operation.
+    /// block, trx index, op index (BE) -> outcome of a logged operation
+    /// (but an applied `send`, whose transfer row stands in for it).
     pub(crate) outcomes: Raw,
     /// trx id -> block and trx index of its operations.
     pub(crate) trxs: Raw,

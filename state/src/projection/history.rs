@@ -46,7 +46,8 @@ use crate::projection::{AccountState, RichEntry, RichPage};
 /// Version of the history layout; a projection written with another one is
 /// refused so it is rebuilt from the log. Layout 2: per-account transfer
 /// entries carry the account's figures, and stand in for the history row
-/// of a block whose last change to the account was a transfer.
+/// of a block whose last change to the account was a transfer; an applied
+/// `send` has no outcome row, its transfer row stands in for it.
 pub(crate) const HISTORY_LAYOUT: u32 = 2;
 
 /// Most accounts a rich list as of a block reads (it holds them all in memory).

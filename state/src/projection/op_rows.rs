@@ -1,10 +1,12 @@
-//! The rows a batch's operations add: transfers, outcomes and the
+//! The rows a batch's operations add: transfers, outcomes (but for
+//! applied sends, whose transfer row stands in for it) and the
 //! transaction index, encoded as the operations come.
 //!
 //! The same code serves a write transaction's ledger and the recorder of a
 //! pipelined apply: there the encoding happens on the contract's thread,
 //! and the writer only puts the bytes.
 
+use crate::contract::rules::SEND;
 use crate::contract::{Outcome, TransferRecord};
 use crate::op::TokenOp;
 use crate::projection::codec::{self, StoredTrxId};
@@ -84,12 +86,16 @@ impl OpRows {
     }
 
     /// Adds the operation's outcome row and, for the first operation of a
-    /// transaction, its entry in the transaction index.
+    /// transaction, its entry in the transaction index. An applied `send`
+    /// gets no outcome row: its transfer row says all of it (see
+    /// [`codec::outcome_of_transfer`]).
     pub(crate) fn outcome(&mut self, op: &TokenOp, sender: Option<&str>, outcome: Outcome) {
         let key = codec::transfer_key(op.block, op.trx_index, op.op_index);
         let trx_id = self.stored_trx_id(&op.trx_id);
-        codec::encode_outcome(&mut self.value, outcome, trx_id, &op.name, sender);
-        self.outcomes.push(&key, &self.value);
+        if !(outcome == Outcome::Applied && op.name == SEND) {
+            codec::encode_outcome(&mut self.value, outcome, trx_id, &op.name, sender);
+            self.outcomes.push(&key, &self.value);
+        }
         let position = codec::trx_position(op.block, op.trx_index);
         if self.last_trx != Some(position) {
             self.last_trx = Some(position);

@@ -288,13 +288,26 @@ impl Reader<'_> {
             .map_err(|e| self.lmdb(e))?
         {
             let (key, value) = entry.map_err(|e| self.lmdb(e))?;
-            let outcome =
-                codec::decode_outcome(key, value).map_err(|e| self.corrupt("outcome record", e))?;
-            // A hashed (over-long) id could in theory collide: check the id itself.
-            if outcome.trx_id == trx_id {
-                out.push(outcome);
-            }
+            out.push(
+                codec::decode_outcome(key, value).map_err(|e| self.corrupt("outcome record", e))?,
+            );
         }
+        // Applied sends have no outcome row: their transfer row is it.
+        for entry in self
+            .dbs
+            .transfers
+            .range(self.txn, &range)
+            .map_err(|e| self.lmdb(e))?
+        {
+            let (key, value) = entry.map_err(|e| self.lmdb(e))?;
+            out.push(
+                codec::outcome_of_transfer(key, value)
+                    .map_err(|e| self.corrupt("transfer record", e))?,
+            );
+        }
+        // A hashed (over-long) id could in theory collide: check the id itself.
+        out.retain(|outcome| outcome.trx_id == trx_id);
+        out.sort_unstable_by_key(|outcome| outcome.op_index);
         Ok(out)
     }
 }
