@@ -28,8 +28,9 @@ pub(crate) struct BatchAccount {
     pub(crate) current: AccountState,
     /// Written by the contract (and so in the history and the journal).
     pub(crate) touched: bool,
-    /// The figures after each block of the batch that wrote them: the
-    /// account's history rows, kept here rather than in a map of their
+    /// The figures after each block of the batch that wrote them, but
+    /// for blocks whose last change was a transfer (its entry has them):
+    /// the account's history rows, kept here rather than in a map of their
     /// own so a write costs one lookup.
     pub(crate) rows: Vec<HistoryRow>,
     /// The account's entries in the per-account transfer index (transfer
@@ -99,8 +100,9 @@ impl BatchAccounts {
     ) -> Result<(), StateError> {
         let account = self.entry(name, stored)?;
         account.transfers.push((key, direction, account.current));
-        if let Some(row) = account.rows.last_mut().filter(|r| r.block == block) {
-            row.after_transfer = true;
+        // The entry answers for the block until a later change: no row.
+        if account.rows.last().is_some_and(|r| r.block == block) {
+            account.rows.pop();
         }
         Ok(())
     }

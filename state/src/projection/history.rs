@@ -131,27 +131,24 @@ pub(crate) struct HistoryRow {
     pub(crate) block: BlockNum,
     /// The figures after it.
     pub(crate) state: AccountState,
-    /// The account's last change in the block was a transfer: its last
-    /// per-account transfer entry of the block carries these figures, so
-    /// no history row is written (see `account_at`).
-    pub(crate) after_transfer: bool,
 }
 
 /// Notes `state` as `rows`' figures after `block`: rows come in block
 /// order, and the last write within a block wins.
 pub(crate) fn push_row(rows: &mut Vec<HistoryRow>, block: BlockNum, state: &AccountState) {
     match rows.last_mut() {
-        Some(last) if last.block == block => {
-            last.state = *state;
-            last.after_transfer = false;
-        }
+        Some(last) if last.block == block => last.state = *state,
         _ => rows.push(HistoryRow {
             block,
             state: *state,
-            after_transfer: false,
         }),
     }
 }
+
+/// What [`HistoryBuffer::flush`] writes for one account: its name, its
+/// rows (none for a block whose last change to it was a transfer) and the
+/// block of its first transfer entry of the batch.
+pub(crate) type AccountRows<'a> = (&'a str, &'a [HistoryRow], Option<BlockNum>);
 
 /// The block the history of one write transaction is at, and its totals
 /// rows (one per block, the last write wins). The account rows live with
@@ -197,7 +194,7 @@ impl HistoryBuffer {
         path: &std::path::Path,
         expiry: bool,
         mut journal: Option<&mut FrameBuilder>,
-        accounts: impl Iterator<Item = (&'a str, &'a [HistoryRow])> + Clone,
+        accounts: impl Iterator<Item = AccountRows<'a>> + Clone,
     ) -> Result<(), StateError> {
         let lmdb = |e| StateError::lmdb(path, e);
         let mut key = Vec::with_capacity(64);
@@ -207,11 +204,10 @@ impl HistoryBuffer {
         // that block is now a transfer: the row goes, so what is stored does
         // not depend on where the log was cut into batches.
         if let Some(first) = self.first.take() {
-            for (name, rows) in accounts.clone() {
-                if !rows
-                    .first()
-                    .is_some_and(|r| r.block == first && r.after_transfer)
-                {
+            for (name, rows, first_entry) in accounts.clone() {
+                let ends_with_transfer =
+                    first_entry == Some(first) && rows.first().is_none_or(|r| r.block != first);
+                if !ends_with_transfer {
                     continue;
                 }
                 history_key(&mut key, name, first);
@@ -232,13 +228,13 @@ impl HistoryBuffer {
         // rows change what an account's previous row is: the reads see what
         // they saw when they were interleaved with the puts.
         if expiry || touched_through.is_some() {
-            for (name, rows) in accounts.clone() {
+            for (name, rows, _) in accounts.clone() {
                 note_superseded(txn, dbs, path, expiry, journal.as_deref_mut(), name, rows)?;
             }
         }
         let mut puts = CursorPuts::new(dbs.history, txn).map_err(lmdb)?;
-        for (name, rows) in accounts {
-            for row in rows.iter().filter(|r| !r.after_transfer) {
+        for (name, rows, _) in accounts {
+            for row in rows {
                 history_key(&mut key, name, row.block);
                 puts.put(&key, &codec::encode_account(&row.state))
                     .map_err(lmdb)?;
@@ -277,7 +273,7 @@ fn note_superseded(
     let mut key = Vec::with_capacity(64);
     let mut other = Vec::with_capacity(64);
     let mut previous: Option<BlockNum> = None;
-    for block in rows.iter().filter(|r| !r.after_transfer).map(|r| &r.block) {
+    for block in rows.iter().map(|r| &r.block) {
         let overwrites = journal
             .as_ref()
             .is_some_and(|j| *block <= j.touched_through);

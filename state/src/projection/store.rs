@@ -35,7 +35,7 @@ use crate::projection::deferred::Deferred;
 use crate::projection::env::Dbs;
 use crate::projection::history::HistoryBuffer;
 use crate::projection::journal::{FrameBuilder, Table};
-use crate::projection::op_rows::OpRows;
+use crate::projection::op_rows::{transfer_key_block, OpRows};
 use crate::projection::stored;
 use crate::projection::AccountState;
 
@@ -217,9 +217,10 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
             self.path,
             self.history_expiry,
             self.journal.as_mut(),
-            touched
-                .iter()
-                .map(|(name, c)| (name.as_str(), c.rows.as_slice())),
+            touched.iter().map(|(name, c)| {
+                let first_entry = c.transfers.first().map(|(key, ..)| transfer_key_block(key));
+                (name.as_str(), c.rows.as_slice(), first_entry)
+            }),
         )
     }
 }
