@@ -15,7 +15,7 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::amount::{parse_amount, parse_amount_str};
+use crate::amount::{parse_amount, parse_amount_str, MAX_AMOUNT};
 use crate::contract::Reject;
 
 /// Longest memo we store, in bytes (contract.md §3).
@@ -43,6 +43,11 @@ impl<'a> Payload<'a> {
         let raw = self.amount?.get();
         if raw.starts_with('"') {
             return parse_amount_str(&json_string(raw)?);
+        }
+        // Plain digits (the usual case) are read directly: as a JSON number
+        // they are an integer, and one too big for a u64 is invalid either way.
+        if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) {
+            return raw.parse::<u64>().ok().filter(|v| *v <= MAX_AMOUNT);
         }
         // A number, bool, null, array or object: `parse_amount` decides. A
         // number that does not fit an f64 (`1e400`) fails to parse: invalid too.
@@ -90,6 +95,11 @@ pub fn truncate_memo(memo: Cow<'_, str>) -> Cow<'_, str> {
 fn json_string(raw: &str) -> Option<Cow<'_, str>> {
     if !raw.starts_with('"') {
         return None;
+    }
+    // `raw` is one JSON value (the parser checked it): a string without a
+    // backslash is its text between the quotes.
+    if raw.len() >= 2 && raw.ends_with('"') && !raw.contains('\\') {
+        return Some(Cow::Borrowed(&raw[1..raw.len() - 1]));
     }
     serde_json::from_str::<JsonStr<'_>>(raw).ok().map(|s| s.0)
 }
@@ -178,6 +188,32 @@ impl<'de> Deserialize<'de> for Payload<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every string, however escaped, reads back as itself, by the
+        /// shortcut or through serde_json.
+        #[test]
+        fn json_strings_read_back_as_written(text in any::<String>(), ascii_escapes in any::<bool>()) {
+            let raw = if ascii_escapes {
+                text.chars().map(|c| format!("\\u{:04x}", c as u32 & 0xffff)).collect::<String>()
+            } else {
+                serde_json::to_string(&text).expect("serializes")
+            };
+            let raw = if ascii_escapes { format!("\"{raw}\"") } else { raw };
+            let expected: Option<String> = serde_json::from_str(&raw).ok();
+            prop_assert_eq!(json_string(&raw).map(|s| s.into_owned()), expected);
+        }
+
+        /// Amounts written as plain numbers read as serde_json's `Value` would.
+        #[test]
+        fn plain_number_amounts_read_as_values_would(n in any::<u64>(), extra_digits in 0usize..3) {
+            let raw = format!("{n}{}", "9".repeat(extra_digits));
+            let json = format!("{{\"amount\":{raw}}}");
+            let value: serde_json::Value = serde_json::from_str(&raw).expect("a number");
+            prop_assert_eq!(amount(&json), parse_amount(&value));
+        }
+    }
 
     fn amount(json: &str) -> Option<u64> {
         parse_payload(json).and_then(|p| p.amount())
