@@ -98,7 +98,17 @@ impl Ctx {
         let projection = match &w.projection {
             Some(p) => p.clone(),
             None => {
-                let p = Projection::open(&self.layout.state_dir, config)?;
+                let p = match Projection::open(&self.layout.state_dir, config) {
+                    Err(state::StateError::Outdated { detail, .. }) => {
+                        // The projection is derived: the log rebuilds it.
+                        warn!(token = %self.symbol, "{detail}: rebuilding it from the log");
+                        self.wait_closed(&self.layout.state_dir)?;
+                        fsutil::remove_file(&self.layout.state_dir.join("data.mdb"))?;
+                        fsutil::remove_file(&self.layout.state_dir.join("lock.mdb"))?;
+                        Projection::open(&self.layout.state_dir, config)?
+                    }
+                    opened => opened?,
+                };
                 w.projection = Some(p.clone());
                 p
             }

@@ -45,6 +45,16 @@ pub enum StateError {
     /// No token with this symbol is registered.
     #[error("token {0} is not registered")]
     UnknownToken(String),
+    /// The projection was built by another contract version or in another
+    /// layout: it must be rebuilt from the log (the token's runtime does so
+    /// when it opens it).
+    #[error("the projection of {symbol} must be rebuilt from its log: {detail}")]
+    Outdated {
+        /// Token symbol.
+        symbol: String,
+        /// What differs.
+        detail: String,
+    },
     /// The log and the projection disagree in a way recovery cannot fix.
     #[error("log and projection disagree for {symbol}: {detail}")]
     Diverged {

@@ -296,22 +296,22 @@ impl Projection {
                 return Ok(())
             }
             Some(stored) if stored.contract_version == CONTRACT_VERSION => {
-                return Err(StateError::Diverged {
+                return Err(StateError::Outdated {
                     symbol: inner.config.symbol.clone(),
                     detail: format!(
-                        "the projection in {} has history layout {} but this is layout \
-                         {HISTORY_LAYOUT}; replay the token from its log",
+                        "the projection in {} has history layout {} but this build writes \
+                         layout {HISTORY_LAYOUT}",
                         inner.path.display(),
                         stored.history_layout
                     ),
                 })
             }
             Some(stored) => {
-                return Err(StateError::Diverged {
+                return Err(StateError::Outdated {
                     symbol: inner.config.symbol.clone(),
                     detail: format!(
                         "the projection in {} was built by contract version {} but this is version \
-                         {CONTRACT_VERSION}; replay the token from its log",
+                         {CONTRACT_VERSION}",
                         inner.path.display(),
                         stored.contract_version
                     ),
