@@ -251,7 +251,19 @@ pub(crate) fn run(
         }
     }
     ctx.crash.check(CrashPoint::RollbackAfterRestore)?;
-    let projection = Projection::open(state_dir, config)?;
+    let (projection, start) = match Projection::open(state_dir, config) {
+        // A checkpoint an earlier build took, in another layout or contract
+        // version: the log rebuilds the projection from genesis instead.
+        Err(state::StateError::Outdated { detail, .. }) if base.is_some() => {
+            warn!(token = %ctx.symbol, "{detail}: rolling back from genesis instead of the checkpoint");
+            base = None;
+            ctx.wait_closed(state_dir)?;
+            fsutil::remove_file(&ctx.data_file())?;
+            fsutil::remove_file(&state_dir.join("lock.mdb"))?;
+            (Projection::open(state_dir, config)?, 0)
+        }
+        opened => (opened?, start),
+    };
     if let Some(c) = &base {
         check_restored(&ctx.symbol, &projection, c)?;
     }
