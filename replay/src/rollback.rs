@@ -295,7 +295,15 @@ fn by_journal(
     destroyed: &[String],
 ) -> Result<Option<RollbackReport>, ReplayError> {
     let state_dir = &ctx.layout.state_dir;
-    let projection = Projection::open(state_dir, config)?;
+    let projection = match Projection::open(state_dir, config) {
+        // Left by an earlier build (a rollback it did not finish): its
+        // journal is of another layout, so a checkpoint or genesis serves.
+        Err(state::StateError::Outdated { .. }) => {
+            ctx.wait_closed(state_dir)?;
+            return Ok(None);
+        }
+        opened => opened?,
+    };
     let plan = match projection.unwind_base(target)? {
         Some(base) if base <= w.log.position().records => Some(base),
         _ => None,
