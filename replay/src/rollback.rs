@@ -245,10 +245,7 @@ pub(crate) fn run(
     let state_dir = &ctx.layout.state_dir;
     match &base {
         Some(c) => ctx.store.restore_live(c, state_dir)?,
-        None => {
-            fsutil::remove_file(&ctx.data_file())?;
-            fsutil::remove_file(&state_dir.join("lock.mdb"))?;
-        }
+        None => ctx.remove_projection()?,
     }
     ctx.crash.check(CrashPoint::RollbackAfterRestore)?;
     let (projection, start) = match Projection::open(state_dir, config) {
@@ -258,8 +255,7 @@ pub(crate) fn run(
             warn!(token = %ctx.symbol, "{detail}: rolling back from genesis instead of the checkpoint");
             base = None;
             ctx.wait_closed(state_dir)?;
-            fsutil::remove_file(&ctx.data_file())?;
-            fsutil::remove_file(&state_dir.join("lock.mdb"))?;
+            ctx.remove_projection()?;
             (Projection::open(state_dir, config)?, 0)
         }
         opened => (opened?, start),

@@ -75,6 +75,13 @@ impl Ctx {
         self.layout.state_dir.join("data.mdb")
     }
 
+    /// Removes the live projection's files (its environment must be
+    /// closed): the next open starts from the genesis.
+    pub(crate) fn remove_projection(&self) -> Result<(), ReplayError> {
+        fsutil::remove_file(&self.data_file())?;
+        fsutil::remove_file(&self.layout.state_dir.join("lock.mdb"))
+    }
+
     pub(crate) fn replay_dir(&self) -> PathBuf {
         self.layout.state_dir.join(REPLAY_DIR)
     }
@@ -103,8 +110,7 @@ impl Ctx {
                         // The projection is derived: the log rebuilds it.
                         warn!(token = %self.symbol, "{detail}: rebuilding it from the log");
                         self.wait_closed(&self.layout.state_dir)?;
-                        fsutil::remove_file(&self.layout.state_dir.join("data.mdb"))?;
-                        fsutil::remove_file(&self.layout.state_dir.join("lock.mdb"))?;
+                        self.remove_projection()?;
                         Projection::open(&self.layout.state_dir, config)?
                     }
                     opened => opened?,
