@@ -461,6 +461,7 @@ impl Reader<'_> {
     fn names_in(
         &self,
         db: Raw,
+        what: &str,
         names: &mut std::collections::BTreeSet<String>,
         name_of: impl Fn(&[u8]) -> Result<&str, DecodeError>,
     ) -> Result<(), StateError> {
@@ -477,7 +478,7 @@ impl Reader<'_> {
             let Some((key, _)) = next else {
                 return Ok(());
             };
-            let name = name_of(key).map_err(|e| corrupt(self.path, "history key", e))?;
+            let name = name_of(key).map_err(|e| corrupt(self.path, what, e))?;
             if !names.contains(name) {
                 if names.len() >= MAX_HISTORICAL_RICHLIST_ACCOUNTS {
                     return Err(StateError::Unsupported(format!(
@@ -533,12 +534,15 @@ impl Reader<'_> {
         };
         // Every account with history has a history row or a transfer entry.
         let mut names = std::collections::BTreeSet::new();
-        self.names_in(self.dbs.history, &mut names, |key| {
+        self.names_in(self.dbs.history, "history key", &mut names, |key| {
             decode_history_key(key).map(|(name, _)| name)
         })?;
-        self.names_in(self.dbs.account_transfers, &mut names, |key| {
-            codec::decode_account_transfer_key(key).map(|(name, _)| name)
-        })?;
+        self.names_in(
+            self.dbs.account_transfers,
+            "account transfer key",
+            &mut names,
+            |key| codec::decode_account_transfer_key(key).map(|(name, _)| name),
+        )?;
         let mut holders: Vec<(Vec<u8>, RichEntry)> = Vec::new();
         for name in names {
             let state = self.account_at(&name, block)?;

@@ -281,29 +281,21 @@ impl Reader<'_> {
         let mut high = low;
         high[12..].copy_from_slice(&u32::MAX.to_be_bytes());
         let range: (Bound<&[u8]>, Bound<&[u8]>) = (Bound::Included(&low), Bound::Included(&high));
-        for entry in self
-            .dbs
-            .outcomes
-            .range(self.txn, &range)
-            .map_err(|e| self.lmdb(e))?
-        {
-            let (key, value) = entry.map_err(|e| self.lmdb(e))?;
-            out.push(
-                codec::decode_outcome(key, value).map_err(|e| self.corrupt("outcome record", e))?,
-            );
-        }
+        type Decode = fn(&[u8], &[u8]) -> Result<OpOutcome, DecodeError>;
         // Applied sends have no outcome row: their transfer row is it.
-        for entry in self
-            .dbs
-            .transfers
-            .range(self.txn, &range)
-            .map_err(|e| self.lmdb(e))?
-        {
-            let (key, value) = entry.map_err(|e| self.lmdb(e))?;
-            out.push(
-                codec::outcome_of_transfer(key, value)
-                    .map_err(|e| self.corrupt("transfer record", e))?,
-            );
+        let tables: [(_, Decode, _); 2] = [
+            (self.dbs.outcomes, codec::decode_outcome, "outcome record"),
+            (
+                self.dbs.transfers,
+                codec::outcome_of_transfer,
+                "transfer record",
+            ),
+        ];
+        for (db, decode, what) in tables {
+            for entry in db.range(self.txn, &range).map_err(|e| self.lmdb(e))? {
+                let (key, value) = entry.map_err(|e| self.lmdb(e))?;
+                out.push(decode(key, value).map_err(|e| self.corrupt(what, e))?);
+            }
         }
         // A hashed (over-long) id could in theory collide: check the id itself.
         out.retain(|outcome| outcome.trx_id == trx_id);
