@@ -9,9 +9,18 @@
 //! the transaction; the recorder of a pipelined apply builds one on the
 //! contract's thread and hands it to the writer whole, so the writer does
 //! no per-operation lookup.
+//!
+//! The transfer entries of all accounts go into one buffer in chain order,
+//! and are grouped by account only when the batch is written
+//! ([`BatchAccounts::into_sorted`]). Pushing each entry onto its own
+//! account's list wrote to a thousand places at once, each a cache miss;
+//! the one buffer fills in order, and the grouping runs on the writer's
+//! thread in a pipelined apply, off the contract's.
 
 use hashbrown::hash_map::EntryRef;
 use hashbrown::HashMap;
+
+use std::ops::Range;
 
 use crate::block::BlockNum;
 use crate::error::StateError;
@@ -33,16 +42,49 @@ pub(crate) struct BatchAccount {
     /// the account's history rows, kept here rather than in a map of their
     /// own so a write costs one lookup.
     pub(crate) rows: Vec<HistoryRow>,
-    /// The account's entries in the per-account transfer index (transfer
-    /// key, direction, figures right after the transfer), in chain order:
-    /// kept per account, they come out in key order without a sort.
-    pub(crate) transfers: Vec<(TransferKey, u8, AccountState)>,
+    /// The account's number in the batch, which its transfer entries carry.
+    slot: u32,
+    /// How many transfer entries it has.
+    transfer_count: usize,
+    /// The block of its first transfer entry.
+    pub(crate) first_transfer_block: Option<BlockNum>,
+}
+
+/// An entry in the per-account transfer index, of the account whose
+/// [`BatchAccount`] has `slot`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TransferEntry {
+    slot: u32,
+    /// The transfer's key.
+    pub(crate) key: TransferKey,
+    /// Whether the account sent or received it.
+    pub(crate) direction: u8,
+    /// The account's figures right after the transfer.
+    pub(crate) state: AccountState,
 }
 
 /// The accounts of one batch, by name.
 #[derive(Debug, Default)]
 pub(crate) struct BatchAccounts {
     accounts: HashMap<String, BatchAccount, foldhash::fast::RandomState>,
+    /// Every account's transfer entries, in chain order.
+    entries: Vec<TransferEntry>,
+}
+
+/// A batch's accounts with something to write, in name order, each with
+/// its transfer entries in chain order (which is key order).
+#[derive(Debug, Default)]
+pub(crate) struct SortedAccounts {
+    /// Each account, and where its entries are in `entries`.
+    pub(crate) accounts: Vec<(String, BatchAccount, Range<usize>)>,
+    entries: Vec<TransferEntry>,
+}
+
+impl SortedAccounts {
+    /// The entries at `range` (an account's, from [`SortedAccounts::accounts`]).
+    pub(crate) fn entries(&self, range: &Range<usize>) -> &[TransferEntry] {
+        &self.entries[range.clone()]
+    }
 }
 
 impl BatchAccounts {
@@ -57,17 +99,26 @@ impl BatchAccounts {
         name: &str,
         stored: impl FnOnce() -> Result<AccountState, StateError>,
     ) -> Result<&mut BatchAccount, StateError> {
+        let count = self.accounts.len();
         // One lookup, and the name is only copied for a new entry.
         match self.accounts.entry_ref(name) {
             EntryRef::Occupied(entry) => Ok(entry.into_mut()),
             EntryRef::Vacant(entry) => {
                 let stored = stored()?;
+                let slot = u32::try_from(count).map_err(|_| {
+                    StateError::InvalidArgument(format!(
+                        "a batch touched more than {} accounts; apply it in smaller batches",
+                        u32::MAX
+                    ))
+                })?;
                 Ok(entry.insert(BatchAccount {
                     stored,
                     current: stored,
                     touched: false,
                     rows: Vec::new(),
-                    transfers: Vec::new(),
+                    slot,
+                    transfer_count: 0,
+                    first_transfer_block: None,
                 }))
             }
         }
@@ -99,22 +150,143 @@ impl BatchAccounts {
         stored: impl FnOnce() -> Result<AccountState, StateError>,
     ) -> Result<(), StateError> {
         let account = self.entry(name, stored)?;
-        account.transfers.push((key, direction, account.current));
+        account.transfer_count += 1;
+        account.first_transfer_block.get_or_insert(block);
+        let entry = TransferEntry {
+            slot: account.slot,
+            key,
+            direction,
+            state: account.current,
+        };
         // The entry answers for the block until a later change: no row.
         if account.rows.last().is_some_and(|r| r.block == block) {
             account.rows.pop();
         }
+        self.entries.push(entry);
         Ok(())
     }
 
-    /// The accounts with something to write, in name order.
-    pub(crate) fn into_sorted(self) -> Vec<(String, BatchAccount)> {
-        let mut touched: Vec<(String, BatchAccount)> = self
-            .accounts
+    /// The accounts with something to write, in name order, with their
+    /// transfer entries grouped by account.
+    pub(crate) fn into_sorted(self) -> SortedAccounts {
+        let BatchAccounts { accounts, entries } = self;
+        let mut sorted: Vec<(String, BatchAccount)> = accounts
             .into_iter()
-            .filter(|(_, a)| a.touched || !a.transfers.is_empty())
+            .filter(|(_, a)| a.touched || a.transfer_count > 0)
             .collect();
-        touched.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        touched
+        sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        // A counting sort by account, stable so each account's entries
+        // stay in chain order: where each slot's entries start, then each
+        // entry to the next free place of its slot.
+        let slots = sorted
+            .iter()
+            .map(|(_, a)| a.slot as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let mut next = vec![0usize; slots];
+        let mut start = 0;
+        let accounts = sorted
+            .into_iter()
+            .map(|(name, account)| {
+                next[account.slot as usize] = start;
+                let range = start..start + account.transfer_count;
+                start = range.end;
+                (name, account, range)
+            })
+            .collect();
+        let mut grouped = entries.clone();
+        for entry in &entries {
+            // Every entry's account has entries, so it is in `accounts`.
+            let at = &mut next[entry.slot as usize];
+            grouped[*at] = *entry;
+            *at += 1;
+        }
+        SortedAccounts {
+            accounts,
+            entries: grouped,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::projection::codec::transfer_key;
+
+    fn figures(balance: u64) -> AccountState {
+        AccountState {
+            balance,
+            ..AccountState::default()
+        }
+    }
+
+    /// What the writer gets: each account once, in name order, with its own
+    /// entries in chain order, however the accounts' transfers interleave.
+    #[test]
+    fn entries_come_out_grouped_by_account_in_chain_order() {
+        let mut batch = BatchAccounts::default();
+        let unread = || Ok(AccountState::default());
+        // carol, then bob, then alice are first seen; dave only gets a power-up.
+        let transfers = [
+            ("carol", "bob", 7),
+            ("bob", "alice", 8),
+            ("carol", "alice", 8),
+            ("alice", "carol", 9),
+        ];
+        for (n, (from, to, block)) in transfers.into_iter().enumerate() {
+            let key = transfer_key(block, n as u32, 0);
+            for (name, direction) in [(from, 0u8), (to, 1u8)] {
+                let balance = 100 * block + n as u64;
+                batch.put(name, block, &figures(balance), unread).unwrap();
+                batch
+                    .note_transfer(name, block, key, direction, unread)
+                    .unwrap();
+            }
+        }
+        batch.put("dave", 9, &figures(5), unread).unwrap();
+        batch.entry("erin", unread).unwrap(); // read, never written: nothing to write
+
+        let sorted = batch.into_sorted();
+        // (block, direction, balance after) of each entry.
+        type Entries = Vec<(BlockNum, u8, u64)>;
+        let got: Vec<(&str, Option<BlockNum>, Entries)> = sorted
+            .accounts
+            .iter()
+            .map(|(name, account, range)| {
+                let entries = sorted
+                    .entries(range)
+                    .iter()
+                    .map(|e| {
+                        let mut block = [0u8; 8];
+                        block.copy_from_slice(&e.key[..8]);
+                        (u64::from_be_bytes(block), e.direction, e.state.balance)
+                    })
+                    .collect();
+                (name.as_str(), account.first_transfer_block, entries)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "alice",
+                    Some(8),
+                    vec![(8, 1, 801), (8, 1, 802), (9, 0, 903)]
+                ),
+                ("bob", Some(7), vec![(7, 1, 700), (8, 0, 801)]),
+                (
+                    "carol",
+                    Some(7),
+                    vec![(7, 0, 700), (8, 0, 802), (9, 1, 903)]
+                ),
+                ("dave", None, vec![]),
+            ]
+        );
+        // A block whose last change was a transfer keeps no history row.
+        let dave = &sorted.accounts[3].1;
+        assert_eq!(dave.rows.len(), 1);
+        assert!(sorted.accounts[..3]
+            .iter()
+            .all(|(_, a, _)| a.rows.is_empty()));
     }
 }

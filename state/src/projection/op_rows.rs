@@ -15,13 +15,6 @@ use crate::projection::deferred::{Deferred, Room};
 /// A transfer's key: where its operation is in the chain.
 pub(crate) type TransferKey = [u8; codec::TRANSFER_KEY_LEN];
 
-/// The block of a transfer's key.
-pub(crate) fn transfer_key_block(key: &TransferKey) -> crate::block::BlockNum {
-    let mut block = [0u8; 8];
-    block.copy_from_slice(&key[..8]);
-    crate::block::BlockNum::from_be_bytes(block)
-}
-
 /// Encoded transfer, outcome and transaction-index rows of one batch.
 #[derive(Debug, Default)]
 pub(crate) struct OpRows {

@@ -35,7 +35,7 @@ use crate::projection::deferred::Deferred;
 use crate::projection::env::Dbs;
 use crate::projection::history::HistoryBuffer;
 use crate::projection::journal::{FrameBuilder, Table};
-use crate::projection::op_rows::{transfer_key_block, OpRows};
+use crate::projection::op_rows::OpRows;
 use crate::projection::stored;
 use crate::projection::AccountState;
 
@@ -147,7 +147,7 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
         }
         let touched = std::mem::take(&mut self.accounts).into_sorted();
         if let Some(journal) = &mut self.journal {
-            for (name, account) in touched.iter().filter(|(_, a)| a.touched) {
+            for (name, account, _) in touched.accounts.iter().filter(|(_, a, _)| a.touched) {
                 journal.record_account(name, &account.stored);
             }
         }
@@ -158,7 +158,11 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
             BatchAccount {
                 stored, current, ..
             },
-        ) in touched.iter().filter(|(_, a)| a.stored != a.current)
+            _,
+        ) in touched
+            .accounts
+            .iter()
+            .filter(|(_, a, _)| a.stored != a.current)
         {
             if is_empty(current) {
                 self.dbs
@@ -200,12 +204,12 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
         }
         drop(puts);
         let mut puts = CursorPuts::new(self.dbs.account_transfers, self.txn).map_err(lmdb)?;
-        for (name, account) in &touched {
-            for (transfer, direction, state) in &account.transfers {
-                codec::account_transfer_key(&mut self.key, name, transfer);
+        for (name, _, entries) in &touched.accounts {
+            for entry in touched.entries(entries) {
+                codec::account_transfer_key(&mut self.key, name, &entry.key);
                 puts.put(
                     &self.key,
-                    &codec::encode_account_transfer(*direction, state),
+                    &codec::encode_account_transfer(entry.direction, &entry.state),
                 )
                 .map_err(lmdb)?;
             }
@@ -217,10 +221,10 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
             self.path,
             self.history_expiry,
             self.journal.as_mut(),
-            touched.iter().map(|(name, c)| {
-                let first_entry = c.transfers.first().map(|(key, ..)| transfer_key_block(key));
-                (name.as_str(), c.rows.as_slice(), first_entry)
-            }),
+            touched
+                .accounts
+                .iter()
+                .map(|(name, c, _)| (name.as_str(), c.rows.as_slice(), c.first_transfer_block)),
         )
     }
 }
