@@ -29,7 +29,7 @@ use crate::projection::op_rows::TransferKey;
 use crate::projection::AccountState;
 
 /// One account in a batch.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct BatchAccount {
     /// The figures before the batch.
     pub(crate) stored: AccountState,
@@ -42,19 +42,22 @@ pub(crate) struct BatchAccount {
     /// the account's history rows, kept here rather than in a map of their
     /// own so a write costs one lookup.
     pub(crate) rows: Vec<HistoryRow>,
-    /// The account's number in the batch, which its transfer entries carry.
-    slot: u32,
     /// How many transfer entries it has.
     transfer_count: usize,
     /// The block of its first transfer entry.
     pub(crate) first_transfer_block: Option<BlockNum>,
 }
 
-/// An entry in the per-account transfer index, of the account whose
-/// [`BatchAccount`] has `slot`.
+/// An account's place in one batch's [`BatchAccounts`], given by
+/// [`BatchAccounts::slot`]: a caller that keeps it writes the account
+/// again without looking its name up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Slot(u32);
+
+/// An entry in the per-account transfer index, of the account at `slot`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TransferEntry {
-    slot: u32,
+    slot: Slot,
     /// The transfer's key.
     pub(crate) key: TransferKey,
     /// Whether the account sent or received it.
@@ -66,7 +69,9 @@ pub(crate) struct TransferEntry {
 /// The accounts of one batch, by name.
 #[derive(Debug, Default)]
 pub(crate) struct BatchAccounts {
-    accounts: HashMap<String, BatchAccount, foldhash::fast::RandomState>,
+    slots: HashMap<String, Slot, foldhash::fast::RandomState>,
+    /// By slot.
+    accounts: Vec<BatchAccount>,
     /// Every account's transfer entries, in chain order.
     entries: Vec<TransferEntry>,
 }
@@ -93,35 +98,54 @@ impl BatchAccounts {
         self.accounts.is_empty()
     }
 
+    /// `name`'s slot; `stored` gives its figures before the batch on first use.
+    pub(crate) fn slot(
+        &mut self,
+        name: &str,
+        stored: impl FnOnce() -> Result<AccountState, StateError>,
+    ) -> Result<Slot, StateError> {
+        let count = self.accounts.len();
+        // One lookup, and the name is only copied for a new entry.
+        match self.slots.entry_ref(name) {
+            EntryRef::Occupied(entry) => Ok(*entry.get()),
+            EntryRef::Vacant(entry) => {
+                let slot = Slot(u32::try_from(count).map_err(|_| {
+                    StateError::InvalidArgument(format!(
+                        "a batch touched more than {} accounts; apply it in smaller batches",
+                        u32::MAX
+                    ))
+                })?);
+                let stored = stored()?;
+                self.accounts.push(BatchAccount {
+                    stored,
+                    current: stored,
+                    ..BatchAccount::default()
+                });
+                Ok(*entry.insert(slot))
+            }
+        }
+    }
+
+    /// The account at `slot`.
+    pub(crate) fn at(&mut self, slot: Slot) -> Result<&mut BatchAccount, StateError> {
+        let count = self.accounts.len();
+        self.accounts.get_mut(slot.0 as usize).ok_or_else(|| {
+            // Only a bug in this crate gets here: a slot of another batch.
+            StateError::InvalidArgument(format!(
+                "internal error: account slot {} of a batch of {count} accounts",
+                slot.0
+            ))
+        })
+    }
+
     /// `name`'s entry; `stored` gives its figures before the batch on first use.
     pub(crate) fn entry(
         &mut self,
         name: &str,
         stored: impl FnOnce() -> Result<AccountState, StateError>,
     ) -> Result<&mut BatchAccount, StateError> {
-        let count = self.accounts.len();
-        // One lookup, and the name is only copied for a new entry.
-        match self.accounts.entry_ref(name) {
-            EntryRef::Occupied(entry) => Ok(entry.into_mut()),
-            EntryRef::Vacant(entry) => {
-                let stored = stored()?;
-                let slot = u32::try_from(count).map_err(|_| {
-                    StateError::InvalidArgument(format!(
-                        "a batch touched more than {} accounts; apply it in smaller batches",
-                        u32::MAX
-                    ))
-                })?;
-                Ok(entry.insert(BatchAccount {
-                    stored,
-                    current: stored,
-                    touched: false,
-                    rows: Vec::new(),
-                    slot,
-                    transfer_count: 0,
-                    first_transfer_block: None,
-                }))
-            }
-        }
+        let slot = self.slot(name, stored)?;
+        self.at(slot)
     }
 
     /// Notes `new` as `name`'s figures after `block`.
@@ -132,7 +156,18 @@ impl BatchAccounts {
         new: &AccountState,
         stored: impl FnOnce() -> Result<AccountState, StateError>,
     ) -> Result<(), StateError> {
-        let account = self.entry(name, stored)?;
+        let slot = self.slot(name, stored)?;
+        self.put_at(slot, block, new)
+    }
+
+    /// Notes `new` as the figures after `block` of the account at `slot`.
+    pub(crate) fn put_at(
+        &mut self,
+        slot: Slot,
+        block: BlockNum,
+        new: &AccountState,
+    ) -> Result<(), StateError> {
+        let account = self.at(slot)?;
         account.current = *new;
         account.touched = true;
         push_row(&mut account.rows, block, new);
@@ -149,11 +184,23 @@ impl BatchAccounts {
         direction: u8,
         stored: impl FnOnce() -> Result<AccountState, StateError>,
     ) -> Result<(), StateError> {
-        let account = self.entry(name, stored)?;
+        let slot = self.slot(name, stored)?;
+        self.note_transfer_at(slot, block, key, direction)
+    }
+
+    /// [`BatchAccounts::note_transfer`] of the account at `slot`.
+    pub(crate) fn note_transfer_at(
+        &mut self,
+        slot: Slot,
+        block: BlockNum,
+        key: TransferKey,
+        direction: u8,
+    ) -> Result<(), StateError> {
+        let account = self.at(slot)?;
         account.transfer_count += 1;
         account.first_transfer_block.get_or_insert(block);
         let entry = TransferEntry {
-            slot: account.slot,
+            slot,
             key,
             direction,
             state: account.current,
@@ -169,26 +216,29 @@ impl BatchAccounts {
     /// The accounts with something to write, in name order, with their
     /// transfer entries grouped by account.
     pub(crate) fn into_sorted(self) -> SortedAccounts {
-        let BatchAccounts { accounts, entries } = self;
-        let mut sorted: Vec<(String, BatchAccount)> = accounts
+        let BatchAccounts {
+            slots,
+            mut accounts,
+            entries,
+        } = self;
+        let mut sorted: Vec<(String, Slot)> = slots
             .into_iter()
-            .filter(|(_, a)| a.touched || a.transfer_count > 0)
+            .filter(|(_, slot)| {
+                let a = &accounts[slot.0 as usize];
+                a.touched || a.transfer_count > 0
+            })
             .collect();
         sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         // A counting sort by account, stable so each account's entries
         // stay in chain order: where each slot's entries start, then each
         // entry to the next free place of its slot.
-        let slots = sorted
-            .iter()
-            .map(|(_, a)| a.slot as usize + 1)
-            .max()
-            .unwrap_or(0);
-        let mut next = vec![0usize; slots];
+        let mut next = vec![0usize; accounts.len()];
         let mut start = 0;
         let accounts = sorted
             .into_iter()
-            .map(|(name, account)| {
-                next[account.slot as usize] = start;
+            .map(|(name, slot)| {
+                let account = std::mem::take(&mut accounts[slot.0 as usize]);
+                next[slot.0 as usize] = start;
                 let range = start..start + account.transfer_count;
                 start = range.end;
                 (name, account, range)
@@ -197,7 +247,7 @@ impl BatchAccounts {
         let mut grouped = entries.clone();
         for entry in &entries {
             // Every entry's account has entries, so it is in `accounts`.
-            let at = &mut next[entry.slot as usize];
+            let at = &mut next[entry.slot.0 as usize];
             grouped[*at] = *entry;
             *at += 1;
         }

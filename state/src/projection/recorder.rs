@@ -19,13 +19,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::path::Path;
 
+use hashbrown::hash_map::EntryRef;
 use heed::RoTxn;
 
 use crate::block::BlockNum;
 use crate::contract::{Ledger, Outcome, PowerDown, TransferRecord};
 use crate::error::StateError;
 use crate::op::TokenOp;
-use crate::projection::batch_accounts::BatchAccounts;
+use crate::projection::batch_accounts::{BatchAccounts, Slot};
 use crate::projection::codec;
 use crate::projection::deferred::room_after;
 use crate::projection::env::Dbs;
@@ -132,12 +133,47 @@ impl Calls {
 /// LMDB or wrote since the pipeline started. Kept from batch to batch.
 #[derive(Debug, Default)]
 pub(crate) struct Known {
-    accounts: HashMap<String, AccountState, foldhash::fast::RandomState>,
+    accounts: KnownAccounts,
+    /// The number of the batch being recorded (counting from 1).
+    batch: u64,
     /// By grant key (`codec::grant_key`).
     grants: HashMap<Vec<u8>, u64, foldhash::fast::RandomState>,
     power_downs: HashMap<String, Option<PowerDown>, foldhash::fast::RandomState>,
     /// Due entries written since the start: present (true) or removed.
     due: BTreeMap<(BlockNum, String), bool>,
+}
+
+/// What the recorder knows of accounts, by name.
+type KnownAccounts = hashbrown::HashMap<String, KnownAccount, foldhash::fast::RandomState>;
+
+/// An account as the recorder knows it.
+#[derive(Debug, Clone, Copy)]
+struct KnownAccount {
+    state: AccountState,
+    /// Its slot in the accounts of the batch numbered here, if that batch
+    /// has it: a write then needs no second lookup by name.
+    in_batch: Option<(u64, Slot)>,
+}
+
+impl KnownAccount {
+    /// Its slot in the accounts of the batch `batch` is gathering, made
+    /// with the figures known so far as the ones before the batch.
+    fn slot(
+        &mut self,
+        name: &str,
+        batch: u64,
+        accounts: &mut BatchAccounts,
+    ) -> Result<Slot, StateError> {
+        if let Some((of, slot)) = self.in_batch {
+            if of == batch {
+                return Ok(slot);
+            }
+        }
+        let before = self.state;
+        let slot = accounts.slot(name, || Ok(before))?;
+        self.in_batch = Some((batch, slot));
+        Ok(slot)
+    }
 }
 
 /// The [`Ledger`] the contract runs on in a pipelined apply.
@@ -161,6 +197,7 @@ impl<'a, 't> Recorder<'a, 't> {
         path: &'a Path,
         room: CallsRoom,
     ) -> Self {
+        known.batch += 1;
         Recorder {
             known,
             txn,
@@ -182,29 +219,31 @@ impl<'a, 't> Recorder<'a, 't> {
     }
 }
 
-/// `name`'s figures as the recorder knows them, else as LMDB held them
-/// before the pipeline.
-fn known_account(
-    known: &Known,
+/// What the recorder knows of `name`, read through `txn` on first use.
+fn known_account<'k>(
+    accounts: &'k mut KnownAccounts,
     txn: &RoTxn<'_, heed::WithoutTls>,
     dbs: &Dbs,
     path: &Path,
     name: &str,
-) -> Result<AccountState, StateError> {
-    match known.accounts.get(name) {
-        Some(state) => Ok(*state),
-        None => stored::account(txn, dbs, path, name),
+) -> Result<&'k mut KnownAccount, StateError> {
+    // One lookup, and the name is only copied for a new entry.
+    match accounts.entry_ref(name) {
+        EntryRef::Occupied(entry) => Ok(entry.into_mut()),
+        EntryRef::Vacant(entry) => {
+            let state = stored::account(txn, dbs, path, name)?;
+            Ok(entry.insert(KnownAccount {
+                state,
+                in_batch: None,
+            }))
+        }
     }
 }
 
 impl Ledger for Recorder<'_, '_> {
     fn account(&mut self, name: &str) -> Result<AccountState, StateError> {
-        if let Some(state) = self.known.accounts.get(name) {
-            return Ok(*state);
-        }
-        let state = stored::account(self.txn, self.dbs, self.path, name)?;
-        self.known.accounts.insert(name.to_string(), state);
-        Ok(state)
+        let known = &mut self.known.accounts;
+        Ok(known_account(known, self.txn, self.dbs, self.path, name)?.state)
     }
 
     fn put_account(
@@ -213,19 +252,15 @@ impl Ledger for Recorder<'_, '_> {
         _old: &AccountState,
         new: &AccountState,
     ) -> Result<(), StateError> {
+        let Known {
+            accounts, batch, ..
+        } = &mut *self.known;
+        let known = known_account(accounts, self.txn, self.dbs, self.path, name)?;
         // The batch's first write of an account notes what it was before
         // the batch: what the recorder knew until now.
-        let (known, txn, dbs, path) = (&*self.known, self.txn, self.dbs, self.path);
-        self.calls.accounts.put(name, self.block, new, || {
-            known_account(known, txn, dbs, path, name)
-        })?;
-        match self.known.accounts.get_mut(name) {
-            Some(state) => *state = *new,
-            None => {
-                self.known.accounts.insert(name.to_string(), *new);
-            }
-        }
-        Ok(())
+        let slot = known.slot(name, *batch, &mut self.calls.accounts)?;
+        known.state = *new;
+        self.calls.accounts.put_at(slot, self.block, new)
     }
 
     fn grant(&mut self, from: &str, to: &str) -> Result<u64, StateError> {
@@ -323,13 +358,15 @@ impl Ledger for Recorder<'_, '_> {
 
     fn record_transfer(&mut self, t: &TransferRecord<'_>) -> Result<(), StateError> {
         let key = self.calls.rows.transfer(t);
-        let (known, txn, dbs, path) = (&*self.known, self.txn, self.dbs, self.path);
-        for (account, direction) in [(t.from, codec::SENT), (t.to, codec::RECEIVED)] {
+        let Known {
+            accounts, batch, ..
+        } = &mut *self.known;
+        for (name, direction) in [(t.from, codec::SENT), (t.to, codec::RECEIVED)] {
+            let known = known_account(accounts, self.txn, self.dbs, self.path, name)?;
+            let slot = known.slot(name, *batch, &mut self.calls.accounts)?;
             self.calls
                 .accounts
-                .note_transfer(account, t.op.block, key, direction, || {
-                    known_account(known, txn, dbs, path, account)
-                })?;
+                .note_transfer_at(slot, t.op.block, key, direction)?;
         }
         Ok(())
     }
