@@ -44,8 +44,6 @@ pub(crate) struct BatchAccount {
     pub(crate) rows: Vec<HistoryRow>,
     /// How many transfer entries it has.
     transfer_count: usize,
-    /// The block of its first transfer entry.
-    pub(crate) first_transfer_block: Option<BlockNum>,
 }
 
 /// An account's place in one batch's [`BatchAccounts`], given by
@@ -64,6 +62,15 @@ pub(crate) struct TransferEntry {
     pub(crate) direction: u8,
     /// The account's figures right after the transfer.
     pub(crate) state: AccountState,
+}
+
+impl TransferEntry {
+    /// The block of the transfer.
+    pub(crate) fn block(&self) -> BlockNum {
+        let mut block = [0u8; 8];
+        block.copy_from_slice(&self.key[..8]);
+        BlockNum::from_be_bytes(block)
+    }
 }
 
 /// The accounts of one batch, by name.
@@ -89,6 +96,12 @@ impl SortedAccounts {
     /// The entries at `range` (an account's, from [`SortedAccounts::accounts`]).
     pub(crate) fn entries(&self, range: &Range<usize>) -> &[TransferEntry] {
         &self.entries[range.clone()]
+    }
+
+    /// The block of the first entry at `range` (an account's first
+    /// transfer of the batch).
+    pub(crate) fn first_block(&self, range: &Range<usize>) -> Option<BlockNum> {
+        self.entries(range).first().map(TransferEntry::block)
     }
 }
 
@@ -198,7 +211,6 @@ impl BatchAccounts {
     ) -> Result<(), StateError> {
         let account = self.at(slot)?;
         account.transfer_count += 1;
-        account.first_transfer_block.get_or_insert(block);
         let entry = TransferEntry {
             slot,
             key,
@@ -302,17 +314,13 @@ mod tests {
         let got: Vec<(&str, Option<BlockNum>, Entries)> = sorted
             .accounts
             .iter()
-            .map(|(name, account, range)| {
+            .map(|(name, _, range)| {
                 let entries = sorted
                     .entries(range)
                     .iter()
-                    .map(|e| {
-                        let mut block = [0u8; 8];
-                        block.copy_from_slice(&e.key[..8]);
-                        (u64::from_be_bytes(block), e.direction, e.state.balance)
-                    })
+                    .map(|e| (e.block(), e.direction, e.state.balance))
                     .collect();
-                (name.as_str(), account.first_transfer_block, entries)
+                (name.as_str(), sorted.first_block(range), entries)
             })
             .collect();
         assert_eq!(

@@ -221,10 +221,13 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
             self.path,
             self.history_expiry,
             self.journal.as_mut(),
-            touched
-                .accounts
-                .iter()
-                .map(|(name, c, _)| (name.as_str(), c.rows.as_slice(), c.first_transfer_block)),
+            touched.accounts.iter().map(|(name, c, entries)| {
+                (
+                    name.as_str(),
+                    c.rows.as_slice(),
+                    touched.first_block(entries),
+                )
+            }),
         )
     }
 }
