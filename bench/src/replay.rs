@@ -108,6 +108,10 @@ fn replay_once(runtime: &TokenRuntime, built: Option<&str>) -> Result<Replayed, 
             .since(before)
             .describe(seconds, Some("the contract's thread"))
     });
+    // The replaced projection is deleted in the background once the token
+    // serves again; the put loop that runs next must not share the machine
+    // with that.
+    runtime.settle();
     if built != Some(report.state_hash.as_str()) {
         return Err(BenchError::Check(
             "the replayed projection's state hash differs from the one built by ingest".into(),

@@ -13,8 +13,10 @@
 //!   checkpoint in place. Both leave a token that [`TokenRuntime::open`]
 //!   brings back to a consistent state after a crash at any step.
 
+mod background_removal;
 mod checkpoint;
 mod crash;
+mod early_sync;
 mod error;
 mod fsutil;
 mod reapply;

@@ -6,19 +6,26 @@
 //! waits. The swap closes the old environment (the token answers 503 for
 //! that moment only) and renames the new `data.mdb` over the old one: a
 //! crash before the rename leaves the old projection, after it the new one;
-//! `replay.tmp` is removed on open either way.
+//! `replay.tmp` is removed on open either way. The replaced projection is
+//! deleted on a background thread after the swap (`background_removal`),
+//! from `replay.old`, which opening the token removes too.
 
 use std::fs;
 
 use state::projection::ProjectionOptions;
 use state::{BlockRef, Projection};
 
+use crate::background_removal::BackgroundRemoval;
 use crate::checkpoint::{check_fits_log, check_restored};
 use crate::crash::CrashPoint;
+use crate::early_sync::EarlySync;
 use crate::error::ReplayError;
 use crate::fsutil;
 use crate::reapply::{boundary_at_or_below, reapply_pipelined};
 use crate::runtime::{TokenRuntime, Writer};
+
+/// Name of the replaced projection's file in the work directory after the swap.
+const REPLACED_FILE: &str = "replaced.mdb";
 
 /// What a replay built.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -157,9 +164,16 @@ impl TokenRuntime {
             let undo_from = last_block
                 .unwrap_or(0)
                 .saturating_sub(projection.undo_blocks());
+            let early = EarlySync::start(&work.join("data.mdb"))?;
+            let progress = |done, total| {
+                progress(done, total);
+                early.nudge();
+            };
             // Nothing else writes to the work copy: the contract of one
             // transaction may run while the one before is written.
-            reapply_pipelined(&w.log, &projection, start, end, progress, undo_from)?
+            let records = reapply_pipelined(&w.log, &projection, start, end, &progress, undo_from)?;
+            early.finish()?;
+            records
         };
         self.ctx.wait_closed(&work)?;
         fsutil::sync_file(&work.join("data.mdb"))?;
@@ -171,14 +185,42 @@ impl TokenRuntime {
         let work = self.ctx.replay_dir();
         self.close_projection(w)?;
         let live = self.ctx.data_file();
+        // The rename drops the old file's last name, and the kernel would
+        // free all of it right there, with the token closed: a second
+        // name in the work directory keeps it for a background thread.
+        // Without one (a file system refusing hard links) it is freed here.
+        if let Err(error) = fs::hard_link(&live, work.join(REPLACED_FILE)) {
+            if error.kind() != std::io::ErrorKind::NotFound {
+                tracing::debug!(token = %self.ctx.symbol, %error, "the replaced projection is deleted in the swap");
+            }
+        }
         fs::rename(work.join("data.mdb"), &live)
             .map_err(|e| ReplayError::io("swapping in the replayed projection", &live, e))?;
         fsutil::sync_dir(&self.ctx.layout.state_dir)?;
         self.ctx.crash.check(CrashPoint::ReplayAfterRename)?;
-        fsutil::remove_dir(&work)?;
+        w.removal = self.remove_work_dir()?;
         let projection = Projection::open(&self.ctx.layout.state_dir, &self.entry.config())?;
         w.projection = Some(projection.clone());
         self.entry.set_projection(projection.clone());
         Ok(projection)
+    }
+
+    /// Removes the work directory, and the replaced projection in it, on a
+    /// background thread when it can (see `background_removal`). Its
+    /// removal need not be durable: opening the token removes it again.
+    fn remove_work_dir(&self) -> Result<Option<BackgroundRemoval>, ReplayError> {
+        let work = self.ctx.replay_dir();
+        let replaced = self.ctx.replaced_dir();
+        // Only an earlier removal that failed leaves it.
+        fsutil::remove_dir(&replaced)?;
+        if fs::rename(&work, &replaced).is_ok() {
+            match BackgroundRemoval::start(&replaced) {
+                Ok(removal) => return Ok(Some(removal)),
+                Err(_) => fsutil::remove_dir(&replaced)?,
+            }
+        } else {
+            fsutil::remove_dir(&work)?;
+        }
+        Ok(None)
     }
 }

@@ -24,6 +24,7 @@ use state::{
 };
 use tracing::{info, warn};
 
+use crate::background_removal::BackgroundRemoval;
 use crate::checkpoint::{self, CheckpointInfo, CheckpointStore};
 use crate::crash::{CrashHook, CrashPoint};
 use crate::error::ReplayError;
@@ -37,6 +38,10 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Directory inside the state dataset where a replay builds the new projection.
 pub(crate) const REPLAY_DIR: &str = "replay.tmp";
+
+/// What a replay's work directory is renamed to once its projection is
+/// swapped in, while the projection it replaced is deleted in the background.
+pub(crate) const REPLACED_DIR: &str = "replay.old";
 
 /// A token open for writing. Ingest calls [`TokenRuntime::apply_batch`] and
 /// [`TokenRuntime::maybe_checkpoint`]; the query side reads through
@@ -68,6 +73,9 @@ pub(crate) struct Writer {
     pub(crate) projection: Option<Projection>,
     /// Block of the newest checkpoint, so ingest's per-batch check lists nothing.
     pub(crate) newest_checkpoint: Option<u64>,
+    /// The projection the last replay replaced, being deleted; taking the
+    /// lock waits for it.
+    pub(crate) removal: Option<BackgroundRemoval>,
 }
 
 impl Ctx {
@@ -84,6 +92,10 @@ impl Ctx {
 
     pub(crate) fn replay_dir(&self) -> PathBuf {
         self.layout.state_dir.join(REPLAY_DIR)
+    }
+
+    pub(crate) fn replaced_dir(&self) -> PathBuf {
+        self.layout.state_dir.join(REPLACED_DIR)
     }
 
     /// Brings the projection up if it is closed: finishes a pending
@@ -144,6 +156,7 @@ impl Ctx {
     /// Removes what an interrupted replay or restore left in the state dataset.
     fn clean_state_dir(&self) -> Result<(), ReplayError> {
         fsutil::remove_dir(&self.replay_dir())?;
+        fsutil::remove_dir(&self.replaced_dir())?;
         fsutil::remove_file(&self.layout.state_dir.join("data.mdb.restore"))
     }
 }
@@ -186,6 +199,7 @@ impl TokenRuntime {
             log,
             projection: None,
             newest_checkpoint: None,
+            removal: None,
         };
         let projection = ctx.ensure_open(&mut writer, &config)?;
         writer.newest_checkpoint = ctx.store.list()?.last().map(|c| c.block);
@@ -360,7 +374,20 @@ impl TokenRuntime {
     pub(crate) fn lock(&self) -> MutexGuard<'_, Writer> {
         // A panic while holding the writer cannot leave it half-updated on
         // disk: the log and LMDB are both crash-safe, so keep going.
-        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        // Whatever the writer does next (a checkpoint snapshots the
+        // dataset) sees the replaced projection gone.
+        if let Some(removal) = w.removal.take() {
+            removal.wait();
+        }
+        w
+    }
+
+    /// Waits for what the last replay left running in the background:
+    /// deleting the projection it replaced. Every writer call (applying,
+    /// a checkpoint, a rollback, another replay) waits for it first anyway.
+    pub fn settle(&self) {
+        drop(self.lock());
     }
 
     /// Tells subscribers that the projection now stands at `block`.

@@ -119,6 +119,7 @@ fn a_replay_interrupted_before_or_after_the_swap_leaves_a_whole_projection() {
             // one is whole, and opening applies the rest of the log.
             assert_eq!(live(&rt), f.final_state, "{point:?} to {to_block:?}");
             assert!(!rt.layout().state_dir.join("replay.tmp").exists());
+            assert!(!rt.layout().state_dir.join("replay.old").exists());
         }
     }
 }

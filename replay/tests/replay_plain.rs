@@ -45,6 +45,15 @@ fn replay_from_every_checkpoint_and_genesis_gives_the_live_state() {
     assert_eq!(report.records, total_records);
     assert_eq!(last_progress.get(), (total_records, total_records));
     assert_eq!(live(&rt), expected);
+    // The replaced projection is deleted in the background; once that is
+    // done the state dataset holds the new projection's files alone.
+    rt.settle();
+    let mut left: Vec<String> = std::fs::read_dir(&rt.layout().state_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, [".hg-dataset", "data.mdb", "lock.mdb"]);
     // Replays leave the checkpoints and the log alone, and the token writable.
     assert_eq!(rt.checkpoints().unwrap(), checkpoints);
     let more = batches_after(LAST);
