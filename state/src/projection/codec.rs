@@ -2,10 +2,12 @@
 //!
 //! Keys sort the way they are scanned (big-endian numbers); values are small
 //! fixed or length-prefixed records (little-endian numbers, strings as u32 LE
-//! length then UTF-8 bytes). Nothing here allocates except decoded strings.
+//! length then UTF-8 bytes, or varints where noted). Nothing here allocates
+//! except decoded strings.
 
 use crate::block::BlockNum;
 use crate::contract::{Outcome, PowerDown};
+use crate::projection::varint;
 use crate::projection::AccountState;
 
 /// Why stored bytes could not be decoded.
@@ -60,27 +62,58 @@ pub(crate) const SENT: u8 = 1;
 /// See [`SENT`].
 pub(crate) const RECEIVED: u8 = 2;
 
-/// Length of an account-transfer index value.
-pub(crate) const ACCOUNT_TRANSFER_LEN: usize = 1 + ACCOUNT_LEN;
+/// Longest account-transfer index value: the direction and four figures.
+const ACCOUNT_TRANSFER_MAX_LEN: usize = 1 + 4 * varint::MAX_LEN;
 
 /// An account-transfer index value: the direction, then the account's
-/// figures right after the transfer (the `accounts` layout).
-pub(crate) fn encode_account_transfer(
-    direction: u8,
-    state: &AccountState,
-) -> [u8; ACCOUNT_TRANSFER_LEN] {
-    let mut out = [0u8; ACCOUNT_TRANSFER_LEN];
-    out[0] = direction;
-    out[1..].copy_from_slice(&encode_account(state));
-    out
+/// figures right after the transfer (balance, power, granted in, granted
+/// out) as varints; see `varint` for why.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AccountTransferValue {
+    bytes: [u8; ACCOUNT_TRANSFER_MAX_LEN],
+    len: usize,
+}
+
+impl AccountTransferValue {
+    /// The encoded value.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+pub(crate) fn encode_account_transfer(direction: u8, state: &AccountState) -> AccountTransferValue {
+    let mut bytes = [0u8; ACCOUNT_TRANSFER_MAX_LEN];
+    bytes[0] = direction;
+    let mut len = 1;
+    for figure in [
+        state.balance,
+        state.power,
+        state.granted_in,
+        state.granted_out,
+    ] {
+        len = varint::put(&mut bytes, len, figure);
+    }
+    AccountTransferValue { bytes, len }
 }
 
 /// The figures of an account-transfer index value.
 pub(crate) fn decode_account_transfer_figures(bytes: &[u8]) -> Result<AccountState, DecodeError> {
-    match bytes {
-        [SENT | RECEIVED, figures @ ..] if figures.len() == ACCOUNT_LEN => decode_account(figures),
-        _ => Err(DecodeError("account transfer entry")),
+    let [SENT | RECEIVED, figures @ ..] = bytes else {
+        return Err(DecodeError("account transfer entry direction"));
+    };
+    let mut figures = figures;
+    let state = AccountState {
+        balance: varint::take(&mut figures)?,
+        power: varint::take(&mut figures)?,
+        granted_in: varint::take(&mut figures)?,
+        granted_out: varint::take(&mut figures)?,
+    };
+    if !figures.is_empty() {
+        return Err(DecodeError(
+            "account transfer entry runs on past its figures",
+        ));
     }
+    Ok(state)
 }
 
 /// The account and block of an account-transfer index key.
@@ -492,6 +525,17 @@ mod tests {
             granted_out: 4,
         };
         assert_eq!(decode_account(&encode_account(&state)), Ok(state));
+        for direction in [SENT, RECEIVED] {
+            let value = encode_account_transfer(direction, &state);
+            let bytes = value.as_bytes();
+            assert_eq!(bytes.len(), 1 + 1 + varint::MAX_LEN + 1 + 1);
+            assert_eq!(decode_account_transfer_figures(bytes), Ok(state));
+            assert!(decode_account_transfer_figures(&bytes[..bytes.len() - 1]).is_err());
+            let mut longer = bytes.to_vec();
+            longer.push(0);
+            assert!(decode_account_transfer_figures(&longer).is_err());
+        }
+        assert!(decode_account_transfer_figures(&[3, 0, 0, 0, 0]).is_err());
         let schedule = PowerDown::new(7, 3, 99).expect("fits");
         assert_eq!(
             decode_power_down(&encode_power_down(&schedule)),

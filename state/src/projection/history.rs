@@ -47,8 +47,9 @@ use crate::projection::{AccountState, RichEntry, RichPage};
 /// refused so it is rebuilt from the log. Layout 2: per-account transfer
 /// entries carry the account's figures, and stand in for the history row
 /// of a block whose last change to the account was a transfer; an applied
-/// `send` has no outcome row, its transfer row stands in for it.
-pub(crate) const HISTORY_LAYOUT: u32 = 2;
+/// `send` has no outcome row, its transfer row stands in for it. Layout 3:
+/// the figures of a per-account transfer entry are varints.
+pub(crate) const HISTORY_LAYOUT: u32 = 3;
 
 /// Most accounts a rich list as of a block reads (it holds them all in memory).
 pub const MAX_HISTORICAL_RICHLIST_ACCOUNTS: usize = 100_000;

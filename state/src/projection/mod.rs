@@ -57,6 +57,7 @@ mod read;
 mod recorder;
 mod store;
 mod stored;
+mod varint;
 
 pub use env::{ProjectionOptions, DEFAULT_MAP_SIZE, DEFAULT_UNDO_BLOCKS};
 pub use history::MAX_HISTORICAL_RICHLIST_ACCOUNTS;

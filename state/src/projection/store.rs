@@ -209,7 +209,7 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
                 codec::account_transfer_key(&mut self.key, name, &entry.key);
                 puts.put(
                     &self.key,
-                    &codec::encode_account_transfer(entry.direction, &entry.state),
+                    codec::encode_account_transfer(entry.direction, &entry.state).as_bytes(),
                 )
                 .map_err(lmdb)?;
             }
