@@ -168,7 +168,11 @@ impl Control for ServeControl {
         self.catalog.remove(&config.symbol);
         if purge {
             // The runtime holds the LMDB environment and the log open: close
-            // them before the data goes.
+            // them before the data goes. Settling first waits for a replay's
+            // background work in the dataset even if a clone lingers.
+            if let Some(runtime) = &runtime {
+                runtime.settle();
+            }
             drop(runtime);
             datasets::destroy_token(self.backend.as_ref(), &config.symbol).map_err(|e| {
                 warn!(token = %config.symbol, "unregistered, but its data could not be destroyed: {e}");

@@ -4,8 +4,9 @@
 //! its blocks, which takes the kernel a good part of a second on a slow
 //! disk. Inside the swap that time would keep the token closed to
 //! queries; on a thread of its own it overlaps with the token serving
-//! again. The token's writer lock waits for it, so a checkpoint never
-//! snapshots the dataset while the old file is still in it.
+//! again. The token's writer lock waits for it, so a checkpoint never sees
+//! the old file in the dataset (on ZFS, freeing its blocks may still take
+//! a few transaction groups after the unlink, as with any deletion).
 
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;

@@ -16,7 +16,6 @@
 mod background_removal;
 mod checkpoint;
 mod crash;
-mod early_sync;
 mod error;
 mod fsutil;
 mod reapply;

@@ -18,7 +18,6 @@ use state::{BlockRef, Projection};
 use crate::background_removal::BackgroundRemoval;
 use crate::checkpoint::{check_fits_log, check_restored};
 use crate::crash::CrashPoint;
-use crate::early_sync::EarlySync;
 use crate::error::ReplayError;
 use crate::fsutil;
 use crate::reapply::{boundary_at_or_below, reapply_pipelined};
@@ -121,6 +120,13 @@ impl TokenRuntime {
         self.ctx.crash.check(CrashPoint::ReplayBeforeSwap)?;
         let before = self.begin_swap();
         let swapped = self.swap_in(&mut w);
+        if swapped.is_err() {
+            // Whatever the swap left there (the new file, or a second name
+            // for the old one) would hold its disk space until the next open.
+            if let Err(cleanup) = fsutil::remove_dir(&work) {
+                tracing::warn!(token = %symbol, %cleanup, "could not remove the replay's work directory");
+            }
+        }
         self.end_swap(before, &swapped);
         let projection = swapped?;
         let meta = projection.meta()?;
@@ -164,16 +170,9 @@ impl TokenRuntime {
             let undo_from = last_block
                 .unwrap_or(0)
                 .saturating_sub(projection.undo_blocks());
-            let early = EarlySync::start(&work.join("data.mdb"))?;
-            let progress = |done, total| {
-                progress(done, total);
-                early.nudge();
-            };
             // Nothing else writes to the work copy: the contract of one
             // transaction may run while the one before is written.
-            let records = reapply_pipelined(&w.log, &projection, start, end, &progress, undo_from)?;
-            early.finish()?;
-            records
+            reapply_pipelined(&w.log, &projection, start, end, progress, undo_from)?
         };
         self.ctx.wait_closed(&work)?;
         fsutil::sync_file(&work.join("data.mdb"))?;
@@ -198,7 +197,9 @@ impl TokenRuntime {
             .map_err(|e| ReplayError::io("swapping in the replayed projection", &live, e))?;
         fsutil::sync_dir(&self.ctx.layout.state_dir)?;
         self.ctx.crash.check(CrashPoint::ReplayAfterRename)?;
-        w.removal = self.remove_work_dir()?;
+        // The new projection is in place: what is left is cleaning up, and
+        // failing at it must not report the replay as failed.
+        w.removal = self.remove_work_dir();
         let projection = Projection::open(&self.ctx.layout.state_dir, &self.entry.config())?;
         w.projection = Some(projection.clone());
         self.entry.set_projection(projection.clone());
@@ -207,20 +208,25 @@ impl TokenRuntime {
 
     /// Removes the work directory, and the replaced projection in it, on a
     /// background thread when it can (see `background_removal`). Its
-    /// removal need not be durable: opening the token removes it again.
-    fn remove_work_dir(&self) -> Result<Option<BackgroundRemoval>, ReplayError> {
+    /// removal need not be durable, and a failure is only logged: opening
+    /// the token removes both directories again.
+    fn remove_work_dir(&self) -> Option<BackgroundRemoval> {
         let work = self.ctx.replay_dir();
         let replaced = self.ctx.replaced_dir();
         // Only an earlier removal that failed leaves it.
-        fsutil::remove_dir(&replaced)?;
-        if fs::rename(&work, &replaced).is_ok() {
-            match BackgroundRemoval::start(&replaced) {
-                Ok(removal) => return Ok(Some(removal)),
-                Err(_) => fsutil::remove_dir(&replaced)?,
-            }
-        } else {
-            fsutil::remove_dir(&work)?;
+        let moved = fsutil::remove_dir(&replaced)
+            .and_then(|()| {
+                fs::rename(&work, &replaced).map_err(|e| ReplayError::io("moving aside", &work, e))
+            })
+            .map(|()| BackgroundRemoval::start(&replaced));
+        let left = match moved {
+            Ok(Ok(removal)) => return Some(removal),
+            Ok(Err(_)) => fsutil::remove_dir(&replaced),
+            Err(_) => fsutil::remove_dir(&work),
+        };
+        if let Err(error) = left {
+            tracing::warn!(token = %self.ctx.symbol, %error, "could not remove the replay's work directory; it goes when the token is next opened");
         }
-        Ok(None)
+        None
     }
 }

@@ -125,6 +125,29 @@ fn a_replay_interrupted_before_or_after_the_swap_leaves_a_whole_projection() {
 }
 
 #[test]
+fn a_replaced_projection_whose_deletion_was_cut_short_goes_on_open() {
+    // A process killed while a replay's background removal runs leaves the
+    // work directory moved aside, with the replaced file (a second name of
+    // nothing live) still in it, or the work directory itself with both.
+    let f = fed();
+    f.rt.replay(None, None, &|_, _| {}).unwrap();
+    let state_dir = f.rt.layout().state_dir.clone();
+    drop(f.rt);
+    for leftover in ["replay.old", "replay.tmp"] {
+        std::fs::create_dir_all(state_dir.join(leftover)).unwrap();
+        std::fs::copy(
+            state_dir.join("data.mdb"),
+            state_dir.join(leftover).join("replaced.mdb"),
+        )
+        .unwrap();
+    }
+    let rt = open(&f.backend, policy(400));
+    assert_eq!(live(&rt), f.final_state);
+    assert!(!state_dir.join("replay.old").exists());
+    assert!(!state_dir.join("replay.tmp").exists());
+}
+
+#[test]
 fn a_checkpoint_interrupted_before_it_is_published_does_not_exist() {
     let f = fed();
     let before = f.rt.checkpoints().unwrap();
