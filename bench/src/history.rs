@@ -69,7 +69,7 @@ pub(crate) fn records(first: u64, blocks: u64) -> Vec<LogRecord> {
                 block: num,
                 trx_index: i as u32,
                 op_index: 0,
-                trx_id: format!("{num:08x}{i:032x}"),
+                trx_id: trx_id(num, i),
                 timestamp: "2025-07-08T23:09:27".into(),
                 name: "send".into(),
                 required_auths: vec![account(k)],
@@ -80,6 +80,23 @@ pub(crate) fn records(first: u64, blocks: u64) -> Vec<LogRecord> {
         out.push(LogRecord::BlockEnd(block_ref(num)));
     }
     out
+}
+
+/// A transaction id for op `i` of block `num`: 40 hex digits that look
+/// random, as Hive's (hashes of the transactions) do, so the
+/// transaction-id index is written in the order a real chain gives it.
+fn trx_id(num: u64, i: u64) -> String {
+    let a = mix(num.wrapping_mul(1_000_003).wrapping_add(i));
+    let b = mix(a);
+    format!("{a:016x}{b:016x}{:08x}", mix(b) >> 32)
+}
+
+/// SplitMix64's output function: a bijection that scatters nearby inputs.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// The reference of history block `num`.
