@@ -73,7 +73,7 @@ pub(crate) fn reapply_pipelined(
         stop: Stop::AtEnd,
         undo_from,
     };
-    projection.pipelined(|pipeline| {
+    projection.pipelined_work_copy(|pipeline| {
         Ok(walk(log, range, progress, &mut |chunk, position, undo| {
             pipeline.apply(&chunk, position, undo)?;
             // The writer needs only what the contract gathered: the

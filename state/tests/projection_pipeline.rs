@@ -2,7 +2,8 @@
 //! writes on a thread of their own) stores exactly what applying the same
 //! batches one after the other stores: every table byte for byte, the meta
 //! and the books, with batches cut anywhere (in the middle of a block too),
-//! the undo journal on or off per batch, and history retention on or off.
+//! the undo journal on or off per batch, and history retention on or off;
+//! so does a work copy's, which holds transaction-id index rows back.
 //! A batch the contract refuses stops the pipeline with the contract's
 //! error, and every batch before it is committed.
 
@@ -10,7 +11,7 @@ mod contract_support;
 
 use contract_support::*;
 use proptest::prelude::*;
-use state::projection::{ProjectionOptions, Undo};
+use state::projection::{Pipeline, ProjectionOptions, Undo};
 use state::{LogRecord, Projection, StateError};
 
 fn open(dir: &std::path::Path, history_blocks: Option<u64>) -> Projection {
@@ -61,8 +62,10 @@ proptest! {
         let records = records(&steps);
         let batches = batches(&records, &points, &skips);
         let (one, two) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+        let three = tempfile::tempdir().expect("tempdir");
         let one_by_one = open(one.path(), retention);
         let pipelined = open(two.path(), retention);
+        let work_copy = open(three.path(), retention);
 
         // The first batches go in one by one on both, so the pipeline also
         // starts from stored state it must read (and may delete).
@@ -70,18 +73,25 @@ proptest! {
         for (chunk, position, undo) in first {
             one_by_one.apply_with(chunk, *position, *undo).expect("applies");
             pipelined.apply_with(chunk, *position, *undo).expect("applies");
+            work_copy.apply_with(chunk, *position, *undo).expect("applies");
         }
         let mut summaries = Vec::new();
         for (chunk, position, undo) in rest {
             summaries.push(one_by_one.apply_with(chunk, *position, *undo).expect("applies"));
         }
-        let piped = pipelined
-            .pipelined(|pipeline| {
-                rest.iter()
-                    .map(|(chunk, position, undo)| pipeline.apply(chunk, *position, *undo))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .expect("applies pipelined");
+        let apply_rest = |pipeline: &mut Pipeline<'_>| {
+            rest.iter()
+                .map(|(chunk, position, undo)| pipeline.apply(chunk, *position, *undo))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let piped = pipelined.pipelined(apply_rest).expect("applies pipelined");
+        // A work copy holds the transaction-id index rows of batches
+        // without an undo frame back, and writes them in one sorted pass.
+        let held = work_copy
+            .pipelined_work_copy(apply_rest)
+            .expect("applies pipelined as a work copy");
+        prop_assert_eq!(format!("{held:?}"), format!("{summaries:?}"));
+        prop_assert_eq!(&picture(&work_copy), &picture(&one_by_one));
 
         prop_assert_eq!(format!("{piped:?}"), format!("{summaries:?}"));
         let expected = picture(&one_by_one);
@@ -92,8 +102,11 @@ proptest! {
         if let Some((_, first, _)) = batches.first() {
             let a = one_by_one.unwind_to(*first).expect("unwinds");
             let b = pipelined.unwind_to(*first).expect("unwinds");
-            prop_assert_eq!(a, b);
+            let c = work_copy.unwind_to(*first).expect("unwinds");
+            prop_assert_eq!(&a, &b);
+            prop_assert_eq!(&a, &c);
             prop_assert_eq!(picture(&pipelined), picture(&one_by_one));
+            prop_assert_eq!(picture(&work_copy), picture(&one_by_one));
         }
     }
 }

@@ -47,6 +47,7 @@ mod codec;
 mod cursor_puts;
 mod deferred;
 mod env;
+mod held_trx_rows;
 mod history;
 mod journal;
 mod meta;

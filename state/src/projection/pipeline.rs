@@ -19,11 +19,21 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use crate::contract::{apply_records, Books};
 use crate::error::StateError;
 use crate::log::LogRecord;
+use crate::projection::held_trx_rows::HeldTrxRows;
 use crate::projection::recorder::{Calls, CallsRoom, Known, Recorder};
 use crate::projection::{ApplySummary, Projection, Undo};
 
 /// Batches the contract may run ahead of the writer.
 const AHEAD: usize = 1;
+
+/// When a pipelined batch's transaction-id index rows are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TrxRows {
+    /// In the batch's own transaction.
+    WithTheirBatch,
+    /// Held back (see [`Projection::pipelined_work_copy`]).
+    Held,
+}
 
 /// One batch on its way to the writer.
 struct Batch {
@@ -61,12 +71,34 @@ impl Projection {
         &self,
         work: impl FnOnce(&mut Pipeline<'_>) -> Result<T, StateError>,
     ) -> Result<T, StateError> {
+        self.run_pipelined(TrxRows::WithTheirBatch, work)
+    }
+
+    /// [`Projection::pipelined`] for a copy that is thrown away unless the
+    /// whole run succeeds (a replay's). The transaction-id index rows of
+    /// batches that record no undo frame are held back and written in key
+    /// order (see `held_trx_rows`): before the first batch that records
+    /// one, once they pass 64 MB, and last before this returns. Until
+    /// then the committed batches lack them, and if the run fails they are
+    /// lost, so readers must not use the copy before this returns `Ok`.
+    pub fn pipelined_work_copy<T>(
+        &self,
+        work: impl FnOnce(&mut Pipeline<'_>) -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
+        self.run_pipelined(TrxRows::Held, work)
+    }
+
+    fn run_pipelined<T>(
+        &self,
+        trx_rows: TrxRows,
+        work: impl FnOnce(&mut Pipeline<'_>) -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
         let books = self.read(|r| Ok(self.stored_meta(r)?.books))?;
         std::thread::scope(|scope| {
             let (sender, receiver) = sync_channel::<Batch>(AHEAD);
             let writer = std::thread::Builder::new()
                 .name("projection-writer".into())
-                .spawn_scoped(scope, || self.write_batches(receiver))
+                .spawn_scoped(scope, || self.write_batches(receiver, trx_rows))
                 .map_err(|e| StateError::io(&self.inner.path, e))?;
             let mut pipeline = Pipeline {
                 projection: self,
@@ -86,20 +118,39 @@ impl Projection {
         })
     }
 
-    fn write_batches(&self, batches: Receiver<Batch>) -> Result<(), StateError> {
+    fn write_batches(&self, batches: Receiver<Batch>, trx_rows: TrxRows) -> Result<(), StateError> {
+        let mut held = HeldTrxRows::default();
         for batch in batches {
             let path = &self.inner.path;
-            self.write_batch(batch.log_records_after, batch.undo, |ledger, books| {
+            let undo = batch.undo;
+            self.write_batch(batch.log_records_after, undo, |ledger, books| {
                 if *books != batch.before {
                     return Err(StateError::Corrupt {
                         path: path.clone(),
                         detail: "the pipelined apply's books differ from the projection's".into(),
                     });
                 }
+                if undo == Undo::Record && !held.is_empty() {
+                    // Before this batch's own rows, whose journal entries
+                    // must see what the held ones put there.
+                    ledger.write_held_trx_rows(&mut held)?;
+                }
                 batch.calls.replay_into(ledger)?;
+                if trx_rows == TrxRows::Held && undo == Undo::Skip {
+                    held.hold(&ledger.take_trx_rows());
+                    if held.is_full() {
+                        ledger.write_held_trx_rows(&mut held)?;
+                    }
+                }
                 *books = batch.after;
                 Ok(())
             })?;
+        }
+        if !held.is_empty() {
+            let inner = &*self.inner;
+            let mut wtxn = inner.env.write_txn().map_err(|e| self.lmdb(e))?;
+            held.write(&mut wtxn, &inner.dbs, &inner.path)?;
+            wtxn.commit().map_err(|e| self.lmdb(e))?;
         }
         Ok(())
     }

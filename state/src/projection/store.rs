@@ -33,6 +33,7 @@ use crate::projection::codec::{self, DecodeError};
 use crate::projection::cursor_puts::CursorPuts;
 use crate::projection::deferred::Deferred;
 use crate::projection::env::Dbs;
+use crate::projection::held_trx_rows::HeldTrxRows;
 use crate::projection::history::HistoryBuffer;
 use crate::projection::journal::{FrameBuilder, Table};
 use crate::projection::op_rows::OpRows;
@@ -98,6 +99,17 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
         self.accounts = accounts;
         self.rows = rows;
         Ok(())
+    }
+
+    /// Takes the batch's transaction-id index rows out, so the flush
+    /// writes none (a replay holds them, see `held_trx_rows`).
+    pub(crate) fn take_trx_rows(&mut self) -> Deferred {
+        std::mem::take(&mut self.rows.trxs)
+    }
+
+    /// Writes rows held from earlier batches in this transaction.
+    pub(crate) fn write_held_trx_rows(&mut self, held: &mut HeldTrxRows) -> Result<(), StateError> {
+        held.write(self.txn, self.dbs, self.path)
     }
 
     fn lmdb(&self, e: heed::Error) -> StateError {

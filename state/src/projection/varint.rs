@@ -13,8 +13,7 @@ pub(crate) const MAX_LEN: usize = 10;
 
 /// Appends `value` to `out` at `at`; returns the position after it.
 /// `out` must have [`MAX_LEN`] bytes from `at`.
-pub(crate) fn put(out: &mut [u8], at: usize, mut value: u64) -> usize {
-    let mut at = at;
+pub(crate) fn put(out: &mut [u8], mut at: usize, mut value: u64) -> usize {
     while value >= 0x80 {
         out[at] = (value as u8) | 0x80;
         value >>= 7;
