@@ -1,10 +1,12 @@
 //! Rollback to a block: cut the log after it, then bring the projection
 //! back to it. Two ways, the first that applies:
 //!
-//! - the undo journal ([`Projection::unwind_to`]): undo the batches above
+//! - the undo journal ([`Projection::unwind_to`]): undo the frames above
 //!   the block in one LMDB transaction and re-apply the few log records
-//!   between the batch start it lands on and the block. The cost follows
-//!   what the undone blocks changed, never the token's history; it reaches
+//!   between the frame start it lands on and the block (a frame covers
+//!   about [`state::projection::FRAME_RECORDS`] records, however long the
+//!   batch was). The cost follows what the undone blocks changed, never
+//!   the token's history; it reaches
 //!   back [`state::projection::DEFAULT_UNDO_BLOCKS`] blocks;
 //! - a checkpoint: restore the newest checkpoint at or below the block
 //!   (genesis when there is none) and re-apply the log up to it.

@@ -8,7 +8,7 @@ mod contract_support;
 
 use contract_support::*;
 use proptest::prelude::*;
-use state::projection::{ProjectionOptions, Undo};
+use state::projection::{ProjectionOptions, Undo, FRAME_RECORDS};
 use state::{LogRecord, Projection};
 
 fn open(dir: &std::path::Path, undo_blocks: u64, history_blocks: Option<u64>) -> Projection {
@@ -251,4 +251,69 @@ fn a_batch_applied_without_undo_ends_the_journals_reach_there() {
     assert_eq!(Some(picture(&skipped)), at_six);
     // The same batches, all recorded, reach back to the first.
     assert_eq!(reference.unwind_base(1).expect("plans"), Some(2));
+}
+
+/// A recorded batch far longer than one undo frame (a catch-up's) is
+/// journaled in frames of about `FRAME_RECORDS` records: unwinding into it
+/// lands on a block boundary close below the target, so a short rollback
+/// re-applies a frame, not the whole batch; and it lands on the projection
+/// that applying the log up to the target in one go gives.
+#[test]
+fn a_long_batch_unwinds_to_a_frame_close_below_the_target() {
+    const OPS: u64 = 9;
+    let mut chain = LogBuilder::new();
+    for block in 1..=400u64 {
+        chain.at(block);
+        for i in 0..OPS {
+            let (from, to) = if i % 2 == 0 {
+                ("alice", "carol")
+            } else {
+                ("carol", "alice")
+            };
+            chain.op("send", from, &format!(r#"{{"to":"{to}","amount":1}}"#));
+        }
+        chain.end();
+    }
+    let records = chain.take();
+    let per_block = OPS + 1;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = open(dir.path(), 1_000_000, None);
+    p.apply(&records, records.len() as u64).expect("applies");
+    // A pipelined apply journals the batch in the same frames.
+    let piped_dir = tempfile::tempdir().expect("tempdir");
+    let piped = open(piped_dir.path(), 1_000_000, None);
+    piped
+        .pipelined(|pipeline| pipeline.apply(&records, records.len() as u64, Undo::Record))
+        .expect("applies pipelined");
+
+    for target_block in [380u64, 201, 7] {
+        let target = target_block * per_block;
+        let landed = p
+            .unwind_to(target)
+            .expect("unwinds")
+            .expect("the journal reaches");
+        let piped_landed = piped
+            .unwind_to(target)
+            .expect("unwinds")
+            .expect("the journal reaches");
+        assert_eq!(piped_landed, landed, "pipelined frames differ");
+        assert_eq!(picture(&piped), picture(&p), "pipelined unwind differs");
+        assert!(landed <= target, "landed at {landed}, above {target}");
+        assert_eq!(landed % per_block, 0, "landed at {landed}, inside a block");
+        assert!(
+            target - landed < FRAME_RECORDS as u64 + per_block,
+            "landed at {landed}, a whole batch below {target}"
+        );
+        let upto = usize::try_from(target).expect("fits");
+        let from = usize::try_from(landed).expect("fits");
+        p.apply(&records[from..upto], target).expect("re-applies");
+        piped
+            .apply(&records[from..upto], target)
+            .expect("re-applies");
+
+        let other = tempfile::tempdir().expect("tempdir");
+        let expected = open(other.path(), 1_000_000, None);
+        expected.apply(&records[..upto], target).expect("applies");
+        assert_eq!(picture(&p), picture(&expected), "at block {target_block}");
+    }
 }

@@ -3,8 +3,10 @@
 //! time proportional to the changes undone, never to the token's history
 //! (reth's `unwind`, ord's savepoints).
 //!
-//! Every `apply` writes one *frame*, in the same write transaction as its
-//! effects, under `frame BE || seq BE` in the `journal` database:
+//! Every `apply` writes one *frame* per stretch of about
+//! [`FRAME_RECORDS`](super::FRAME_RECORDS) log records (see
+//! `frame_stretches`), in the same write transaction as its effects,
+//! under `frame BE || seq BE` in the `journal` database:
 //!
 //! - seq 0, the header: the log position and the meta record (books,
 //!   pending events) as they were before the frame;

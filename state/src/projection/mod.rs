@@ -31,7 +31,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use heed::{CompactionOption, Env, WithoutTls};
+use heed::{CompactionOption, Env, RwTxn, WithoutTls};
 use serde::{Deserialize, Serialize};
 
 use crate::block::{BlockNum, BlockRef};
@@ -47,6 +47,7 @@ mod codec;
 mod cursor_puts;
 mod deferred;
 mod env;
+mod frame_stretches;
 mod held_trx_rows;
 mod history;
 mod journal;
@@ -61,6 +62,7 @@ mod stored;
 mod varint;
 
 pub use env::{ProjectionOptions, DEFAULT_MAP_SIZE, DEFAULT_UNDO_BLOCKS};
+pub use frame_stretches::FRAME_RECORDS;
 pub use history::MAX_HISTORICAL_RICHLIST_ACCOUNTS;
 pub use pipeline::Pipeline;
 
@@ -76,6 +78,7 @@ pub enum Undo {
 }
 
 use env::Dbs;
+use frame_stretches::frame_stretches;
 use history::HISTORY_LAYOUT;
 use journal::FrameBuilder;
 use meta::StoredMeta;
@@ -222,6 +225,23 @@ pub struct ApplySummary {
     pub unsupported: u64,
     /// Blocks completed (BlockEnd records).
     pub blocks: u64,
+}
+
+impl ApplySummary {
+    /// Adds what `other` counted.
+    pub fn add(&mut self, other: &ApplySummary) {
+        self.applied += other.applied;
+        self.rejected += other.rejected;
+        for (mine, theirs) in self
+            .rejected_by_reason
+            .iter_mut()
+            .zip(other.rejected_by_reason)
+        {
+            *mine += theirs;
+        }
+        self.unsupported += other.unsupported;
+        self.blocks += other.blocks;
+    }
 }
 
 /// A token's LMDB projection. Cheap to clone (shares the environment).
@@ -390,6 +410,11 @@ impl Projection {
     /// journal. A replay skips it for batches older than the journal's
     /// window would keep anyway: their frames would only be written to be
     /// pruned.
+    ///
+    /// A recorded batch longer than [`FRAME_RECORDS`] gets a frame per
+    /// stretch of about that many records, cut at its block ends (all in
+    /// its one transaction), so a rollback into it undoes and re-applies
+    /// one stretch, not the whole batch.
     pub fn apply_with(
         &self,
         records: &[LogRecord],
@@ -397,53 +422,86 @@ impl Projection {
         undo: Undo,
     ) -> Result<ApplySummary, StateError> {
         let config = &self.inner.config;
-        self.write_batch(log_records_after, undo, |ledger, books| {
-            apply_records(ledger, books, config, records)
-        })
+        let (mut wtxn, mut stored) = self.begin_batch()?;
+        let contiguous =
+            stored.log_records.checked_add(records.len() as u64) == Some(log_records_after);
+        let mut summary = ApplySummary::default();
+        let stretches = match undo {
+            Undo::Record if contiguous => frame_stretches(records),
+            Undo::Record | Undo::Skip => vec![records],
+        };
+        for stretch in stretches {
+            let done = self.write_frame(&mut wtxn, &mut stored, undo, |ledger, books| {
+                apply_records(ledger, books, config, stretch)
+            })?;
+            summary.add(&done);
+            // The next frame's header says where this one ends.
+            stored.log_records = stored.log_records.saturating_add(stretch.len() as u64);
+        }
+        self.end_batch(wtxn, stored, log_records_after)?;
+        Ok(summary)
     }
 
-    /// One batch in one write transaction: `run` makes the ledger calls
-    /// (the contract itself, or a recording of it) and brings the books up
-    /// to date; then the rows are flushed, the undo frame and the meta
-    /// record written, and the transaction committed.
-    fn write_batch<T>(
-        &self,
-        log_records_after: u64,
-        undo: Undo,
-        run: impl FnOnce(&mut LmdbLedger<'_, '_>, &mut contract::Books) -> Result<T, StateError>,
-    ) -> Result<T, StateError> {
+    /// A write transaction and the meta record it starts from.
+    fn begin_batch(&self) -> Result<(RwTxn<'_>, StoredMeta), StateError> {
         let inner = &*self.inner;
-        let mut wtxn = inner.env.write_txn().map_err(|e| self.lmdb(e))?;
-        let mut stored =
+        let wtxn = inner.env.write_txn().map_err(|e| self.lmdb(e))?;
+        let stored =
             meta::load(&wtxn, &inner.dbs, &inner.path)?.ok_or_else(|| StateError::Corrupt {
                 path: inner.path.clone(),
                 detail: "the projection has no meta record".into(),
             })?;
+        Ok((wtxn, stored))
+    }
+
+    /// Runs `run` on a ledger, flushes its rows and writes its undo frame
+    /// (with `stored` as the frame's header), or drops the journal when
+    /// the batch skips it; `stored` is brought up to date but not written.
+    fn write_frame<T>(
+        &self,
+        wtxn: &mut RwTxn<'_>,
+        stored: &mut StoredMeta,
+        undo: Undo,
+        run: impl FnOnce(&mut LmdbLedger<'_, '_>, &mut contract::Books) -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
+        let inner = &*self.inner;
         let before = stored.clone();
-        let (summary, frame) = {
+        let (out, frame) = {
             let mut ledger = LmdbLedger::new(
-                &mut wtxn,
+                wtxn,
                 &inner.dbs,
                 &inner.path,
                 inner.history_blocks.is_some(),
                 (undo == Undo::Record).then(|| FrameBuilder::new(&before)),
             );
-            let summary = run(&mut ledger, &mut stored.books)?;
+            let out = run(&mut ledger, &mut stored.books)?;
             ledger.flush()?;
-            (summary, ledger.into_journal())
+            (out, ledger.into_journal())
         };
         match frame {
             Some(frame) => {
-                frame.write(&mut wtxn, &inner.dbs, &inner.path, &before)?;
+                frame.write(wtxn, &inner.dbs, &inner.path, &before)?;
                 stored.journal_next = before.journal_next.saturating_add(1);
                 if let Some(cursor) = &stored.books.cursor {
                     let limit = cursor.num.saturating_sub(inner.undo_blocks);
-                    journal::prune(&mut wtxn, &inner.dbs, &inner.path, limit)?;
+                    journal::prune(wtxn, &inner.dbs, &inner.path, limit)?;
                 }
             }
             // Frames below a batch that has none could never be reached.
-            None => journal::clear(&mut wtxn, &inner.dbs, &inner.path)?,
+            None => journal::clear(wtxn, &inner.dbs, &inner.path)?,
         }
+        Ok(out)
+    }
+
+    /// Prunes history, stores the meta record at `log_records_after` and
+    /// commits.
+    fn end_batch(
+        &self,
+        mut wtxn: RwTxn<'_>,
+        mut stored: StoredMeta,
+        log_records_after: u64,
+    ) -> Result<(), StateError> {
+        let inner = &*self.inner;
         if let (Some(keep), Some(cursor)) = (inner.history_blocks, &stored.books.cursor) {
             let horizon = cursor.num.saturating_sub(keep);
             if horizon > stored.history_from {
@@ -455,7 +513,7 @@ impl Projection {
         meta::store(&mut wtxn, &inner.dbs, &inner.path, &stored)?;
         wtxn.commit().map_err(|e| self.lmdb(e))?;
         self.release_pages_if_due();
-        Ok(summary)
+        Ok(())
     }
 
     /// Gives back the pages of the LMDB map this process has read, so they
@@ -503,7 +561,8 @@ impl Projection {
 
     /// Undoes applied batches, newest first, in one write transaction,
     /// until the projection stands at log position `log_records` or just
-    /// below it (where the batch containing that position began). Returns
+    /// below it (where the undo frame containing that position began, at
+    /// most about [`FRAME_RECORDS`] records below). Returns
     /// the log position it now stands at, for the caller to re-apply the log
     /// from there up to `log_records`. A projection already at or below
     /// `log_records` is left alone. `None`, with nothing changed, when the

@@ -6,8 +6,8 @@
 //! the LMDB writes of consecutive batches overlap.
 //!
 //! The projection ends up exactly as [`Projection::apply_with`] would leave
-//! it, batch for batch: the writer runs the same flush, undo frame and meta
-//! code (`Projection::write_batch`) on what the recorder gathered in the
+//! it, batch for batch and frame for frame: the writer runs the same flush, undo frame and meta
+//! code (`Projection::write_frame`) on what the recorder gathered in the
 //! same forms `LmdbLedger` gathers it, and makes the other calls in the
 //! same order; it checks before each batch that the books it loads are the
 //! ones the contract started that batch from. The gathering and encoding
@@ -19,6 +19,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use crate::contract::{apply_records, Books};
 use crate::error::StateError;
 use crate::log::LogRecord;
+use crate::projection::frame_stretches::frame_stretches;
 use crate::projection::held_trx_rows::HeldTrxRows;
 use crate::projection::recorder::{Calls, CallsRoom, Known, Recorder};
 use crate::projection::{ApplySummary, Projection, Undo};
@@ -35,14 +36,20 @@ enum TrxRows {
     Held,
 }
 
-/// One batch on its way to the writer.
+/// One batch on its way to the writer: one transaction.
 struct Batch {
+    frames: Vec<FrameCalls>,
+    log_records_after: u64,
+    undo: Undo,
+}
+
+/// What the contract did in one undo frame of a batch.
+struct FrameCalls {
     calls: Calls,
     /// The books the contract started from, and where it left them.
     before: Books,
     after: Books,
     log_records_after: u64,
-    undo: Undo,
 }
 
 /// Applies batches with the contract on this thread and the writes on
@@ -53,6 +60,8 @@ pub struct Pipeline<'p> {
     /// What the last batch's calls held.
     room: CallsRoom,
     books: Books,
+    /// The log position the last batch sent leaves the projection at.
+    log_records: u64,
     batches: SyncSender<Batch>,
     /// Set when a batch failed halfway: the recorder's view is then ahead
     /// of anything that will be written.
@@ -93,7 +102,10 @@ impl Projection {
         trx_rows: TrxRows,
         work: impl FnOnce(&mut Pipeline<'_>) -> Result<T, StateError>,
     ) -> Result<T, StateError> {
-        let books = self.read(|r| Ok(self.stored_meta(r)?.books))?;
+        let (books, log_records) = self.read(|r| {
+            let meta = self.stored_meta(r)?;
+            Ok((meta.books, meta.log_records))
+        })?;
         std::thread::scope(|scope| {
             let (sender, receiver) = sync_channel::<Batch>(AHEAD);
             let writer = std::thread::Builder::new()
@@ -105,6 +117,7 @@ impl Projection {
                 known: Known::default(),
                 room: CallsRoom::default(),
                 books,
+                log_records,
                 batches: sender,
                 broken: false,
             };
@@ -120,31 +133,37 @@ impl Projection {
 
     fn write_batches(&self, batches: Receiver<Batch>, trx_rows: TrxRows) -> Result<(), StateError> {
         let mut held = HeldTrxRows::default();
+        let path = &self.inner.path;
         for batch in batches {
-            let path = &self.inner.path;
             let undo = batch.undo;
-            self.write_batch(batch.log_records_after, undo, |ledger, books| {
-                if *books != batch.before {
-                    return Err(StateError::Corrupt {
-                        path: path.clone(),
-                        detail: "the pipelined apply's books differ from the projection's".into(),
-                    });
-                }
-                if undo == Undo::Record && !held.is_empty() {
-                    // Before this batch's own rows, whose journal entries
-                    // must see what the held ones put there.
-                    ledger.write_held_trx_rows(&mut held)?;
-                }
-                batch.calls.replay_into(ledger)?;
-                if trx_rows == TrxRows::Held && undo == Undo::Skip {
-                    held.hold(&ledger.take_trx_rows());
-                    if held.is_full() {
+            let (mut wtxn, mut stored) = self.begin_batch()?;
+            for (i, frame) in batch.frames.into_iter().enumerate() {
+                self.write_frame(&mut wtxn, &mut stored, undo, |ledger, books| {
+                    if *books != frame.before {
+                        return Err(StateError::Corrupt {
+                            path: path.clone(),
+                            detail: "the pipelined apply's books differ from the projection's"
+                                .into(),
+                        });
+                    }
+                    if i == 0 && undo == Undo::Record && !held.is_empty() {
+                        // Before this batch's own rows, whose journal entries
+                        // must see what the held ones put there.
                         ledger.write_held_trx_rows(&mut held)?;
                     }
-                }
-                *books = batch.after;
-                Ok(())
-            })?;
+                    frame.calls.replay_into(ledger)?;
+                    if trx_rows == TrxRows::Held && undo == Undo::Skip {
+                        held.hold(&ledger.take_trx_rows());
+                        if held.is_full() {
+                            ledger.write_held_trx_rows(&mut held)?;
+                        }
+                    }
+                    *books = frame.after;
+                    Ok(())
+                })?;
+                stored.log_records = frame.log_records_after;
+            }
+            self.end_batch(wtxn, stored, batch.log_records_after)?;
         }
         if !held.is_empty() {
             let inner = &*self.inner;
@@ -164,10 +183,11 @@ impl Projection {
 }
 
 impl Pipeline<'_> {
-    /// Applies `records` as [`Projection::apply_with`] would, the projection
-    /// standing at log position `log_records_after` once the batch is
-    /// written. Returns when the contract is done with the batch; the
-    /// write follows on the writer thread.
+    /// Applies `records` as [`Projection::apply_with`] would, in one
+    /// transaction with the same undo frames, the projection standing at
+    /// log position `log_records_after` once the batch is written.
+    /// Returns when the contract is done with the batch; the write follows
+    /// on the writer thread.
     pub fn apply(
         &mut self,
         records: &[LogRecord],
@@ -178,27 +198,35 @@ impl Pipeline<'_> {
         if self.broken {
             return Err(projection.writer_stopped("an earlier batch failed".into()));
         }
-        let inner = &*projection.inner;
-        let before = self.books.clone();
-        let ran = {
-            let rtxn = inner.env.read_txn().map_err(|e| projection.lmdb(e))?;
-            let mut recorder =
-                Recorder::new(&mut self.known, &rtxn, &inner.dbs, &inner.path, self.room);
-            apply_records(&mut recorder, &mut self.books, &inner.config, records)
-                .map(|summary| (summary, recorder.into_calls()))
+        let contiguous =
+            self.log_records.checked_add(records.len() as u64) == Some(log_records_after);
+        let stretches = match undo {
+            Undo::Record if contiguous => frame_stretches(records),
+            Undo::Record | Undo::Skip => vec![records],
         };
-        let (summary, calls) = match ran {
-            Ok(ran) => ran,
-            Err(e) => {
-                self.broken = true;
-                return Err(e);
-            }
-        };
-        self.room = calls.room();
+        let mut summary = ApplySummary::default();
+        let mut frames = Vec::with_capacity(stretches.len());
+        let mut at = self.log_records;
+        for stretch in stretches {
+            at = at.saturating_add(stretch.len() as u64);
+            let before = self.books.clone();
+            let (done, calls) = match self.record(stretch) {
+                Ok(ran) => ran,
+                Err(e) => {
+                    self.broken = true;
+                    return Err(e);
+                }
+            };
+            summary.add(&done);
+            frames.push(FrameCalls {
+                calls,
+                before,
+                after: self.books.clone(),
+                log_records_after: at,
+            });
+        }
         let batch = Batch {
-            calls,
-            before,
-            after: self.books.clone(),
+            frames,
             log_records_after,
             undo,
         };
@@ -207,6 +235,20 @@ impl Pipeline<'_> {
             // The writer's own error is what `pipelined` returns.
             return Err(projection.writer_stopped("it ended before this batch".into()));
         }
+        self.log_records = log_records_after;
         Ok(summary)
+    }
+
+    /// Runs the contract on `records`, recording its ledger calls.
+    fn record(&mut self, records: &[LogRecord]) -> Result<(ApplySummary, Calls), StateError> {
+        let projection = self.projection;
+        let inner = &*projection.inner;
+        let rtxn = inner.env.read_txn().map_err(|e| projection.lmdb(e))?;
+        let mut recorder =
+            Recorder::new(&mut self.known, &rtxn, &inner.dbs, &inner.path, self.room);
+        let summary = apply_records(&mut recorder, &mut self.books, &inner.config, records)?;
+        let calls = recorder.into_calls();
+        self.room = calls.room();
+        Ok((summary, calls))
     }
 }

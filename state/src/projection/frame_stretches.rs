@@ -1,0 +1,86 @@
+//! Where a recorded batch's undo frames begin and end.
+//!
+//! A rollback lands on the start of a frame and re-applies the log from
+//! there, so its cost follows the frame it lands in, not only the blocks
+//! it undoes. A batch of a thousand blocks in one frame (a catch-up's, or
+//! a replay's last stretch) would make a 20-block rollback undo and redo
+//! all of them, and with a hash-keyed transaction index, dirty pages all
+//! over a large file.
+
+use crate::log::LogRecord;
+
+/// About how many log records one undo frame covers: a recorded batch is
+/// cut into frames at the first block end past this many records.
+pub const FRAME_RECORDS: usize = 256;
+
+/// `records` cut after the first `BlockEnd` past each [`FRAME_RECORDS`]
+/// records; the last stretch holds what follows the last cut. Never
+/// empty, and the stretches put together are `records`.
+pub(crate) fn frame_stretches(records: &[LogRecord]) -> Vec<&[LogRecord]> {
+    let mut stretches = Vec::with_capacity(records.len() / FRAME_RECORDS + 1);
+    let mut start = 0;
+    for (i, record) in records.iter().enumerate() {
+        let ends_block = matches!(record, LogRecord::BlockEnd(_));
+        if ends_block && i + 1 - start >= FRAME_RECORDS && i + 1 < records.len() {
+            stretches.push(&records[start..=i]);
+            start = i + 1;
+        }
+    }
+    stretches.push(&records[start..]);
+    stretches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::block::BlockRef;
+    use crate::op::TokenOp;
+    use proptest::prelude::*;
+
+    fn record(ends_block: bool, i: usize) -> LogRecord {
+        if ends_block {
+            LogRecord::BlockEnd(BlockRef {
+                num: i as u64,
+                id: String::new(),
+                timestamp: String::new(),
+            })
+        } else {
+            LogRecord::Op(TokenOp {
+                block: i as u64,
+                trx_index: 0,
+                op_index: 0,
+                trx_id: String::new(),
+                timestamp: String::new(),
+                name: String::new(),
+                required_auths: Vec::new(),
+                required_posting_auths: Vec::new(),
+                json: String::new(),
+            })
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_batch_is_cut_at_the_first_block_end_past_the_frame_size(
+            // Mostly operations, as a chain's log is.
+            ends in prop::collection::vec(prop::bool::weighted(0.01), 0..5_000)
+        ) {
+            let records: Vec<LogRecord> = ends.iter().enumerate().map(|(i, e)| record(*e, i)).collect();
+            let stretches = frame_stretches(&records);
+            let joined: Vec<LogRecord> = stretches.iter().flat_map(|s| s.iter().cloned()).collect();
+            prop_assert_eq!(&joined, &records);
+            let (last, cut) = stretches.split_last().expect("never empty");
+            for stretch in cut {
+                prop_assert!(stretch.len() >= FRAME_RECORDS);
+                prop_assert!(matches!(stretch.last(), Some(LogRecord::BlockEnd(_))));
+                // No earlier block end past the frame size.
+                let early = &stretch[FRAME_RECORDS - 1..stretch.len() - 1];
+                prop_assert!(!early.iter().any(|r| matches!(r, LogRecord::BlockEnd(_))));
+            }
+            // The last stretch was not cut where it could have been.
+            let tail = last.get(FRAME_RECORDS.saturating_sub(1)..last.len().saturating_sub(1)).unwrap_or(&[]);
+            prop_assert!(!tail.iter().any(|r| matches!(r, LogRecord::BlockEnd(_))));
+            prop_assert!(!last.is_empty() || records.is_empty());
+        }
+    }
+}
