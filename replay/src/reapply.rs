@@ -124,8 +124,23 @@ fn walk(
         let mut position = from;
         for batch in records.iter() {
             for record in batch? {
-                let ends_block = matches!(record, LogRecord::BlockEnd(_));
                 let record_block = record.block();
+                let chunk_ended_block = matches!(chunk.last(), Some(LogRecord::BlockEnd(_)));
+                if record_block >= undo_from && chunk_ended_block {
+                    let chunk_block = chunk.last().map_or(0, LogRecord::block);
+                    if chunk_block < undo_from {
+                        // The journal's window starts here: a transaction
+                        // that records frames from further back only
+                        // writes them to be pruned.
+                        let next = chunk.len();
+                        let full_chunk = std::mem::replace(&mut chunk, Vec::with_capacity(next));
+                        if let Some(applied) = apply(full_chunk, position, Undo::Skip)? {
+                            let _ = spent.try_send(applied);
+                        }
+                        progress(position - from, total);
+                    }
+                }
+                let ends_block = matches!(record, LogRecord::BlockEnd(_));
                 chunk.push(record);
                 position += 1;
                 let full = chunk.len() >= CHUNK_RECORDS;
