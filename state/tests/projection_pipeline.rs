@@ -202,3 +202,65 @@ fn values_written_earlier_in_a_batch_are_read_back_from_the_recorder() {
     assert_eq!(bob.granted_out, 70, "the test's grants apply");
     assert_eq!(picture(&pipelined), picture(&one_by_one));
 }
+
+/// A transaction id seen again in a later block points the index at the
+/// later one. A work copy holds the first one's index row back; it must be
+/// written before the batch with the second one records its undo frame,
+/// or the held row would land last and win, and the frame would note the
+/// id as new.
+#[test]
+fn a_work_copy_indexes_a_repeated_transaction_id_at_its_last_block() {
+    let mut chain = LogBuilder::new();
+    chain
+        .at(5)
+        .op("send", "alice", r#"{"to":"bob","amount":10}"#)
+        .end();
+    let skipped = chain.take();
+    chain
+        .at(6)
+        .op("send", "bob", r#"{"to":"carol","amount":3}"#)
+        .end();
+    let mut recorded = chain.take();
+    let repeated = match &skipped[0] {
+        LogRecord::Op(op) => op.trx_id.clone(),
+        LogRecord::BlockEnd(_) => unreachable!("the first record is the send"),
+    };
+    if let LogRecord::Op(op) = &mut recorded[0] {
+        op.trx_id = repeated.clone();
+    }
+    let after_skipped = skipped.len() as u64;
+    let after_recorded = after_skipped + recorded.len() as u64;
+
+    let (one, two) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let one_by_one = open(one.path(), None);
+    one_by_one
+        .apply_with(&skipped, after_skipped, Undo::Skip)
+        .expect("applies");
+    one_by_one
+        .apply_with(&recorded, after_recorded, Undo::Record)
+        .expect("applies");
+    let work_copy = open(two.path(), None);
+    work_copy
+        .pipelined_work_copy(|pipeline| {
+            pipeline.apply(&skipped, after_skipped, Undo::Skip)?;
+            pipeline.apply(&recorded, after_recorded, Undo::Record)
+        })
+        .expect("applies as a work copy");
+
+    let ops = work_copy.ops(&repeated).expect("reads");
+    assert!(ops.iter().all(|op| op.block == 6), "{ops:?}");
+    assert!(!ops.is_empty());
+    assert_eq!(picture(&work_copy), picture(&one_by_one));
+    // And unwinding the recorded batch restores the first block's entry.
+    one_by_one.unwind_to(after_skipped).expect("unwinds");
+    work_copy.unwind_to(after_skipped).expect("unwinds");
+    assert_eq!(picture(&work_copy), picture(&one_by_one));
+    assert!(work_copy
+        .ops(&repeated)
+        .expect("reads")
+        .iter()
+        .all(|op| op.block == 5));
+}
