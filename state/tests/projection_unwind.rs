@@ -317,3 +317,38 @@ fn a_long_batch_unwinds_to_a_frame_close_below_the_target() {
         assert_eq!(picture(&p), picture(&expected), "at block {target_block}");
     }
 }
+
+/// A batch cut into several frames is refused as a whole, with the record
+/// named by its place in the batch, directly and pipelined.
+#[test]
+fn a_refused_long_batch_names_the_record_by_its_place_in_the_batch() {
+    let mut chain = LogBuilder::new();
+    for block in 1..=60u64 {
+        chain.at(block);
+        for _ in 0..9 {
+            chain.op("send", "alice", r#"{"to":"carol","amount":1}"#);
+        }
+        chain.end();
+    }
+    let mut records = chain.take();
+    // Two operations of block 41 in the wrong order: the second is refused.
+    records.swap(400, 401);
+    let after = records.len() as u64;
+    let expect_refusal =
+        |result: Result<state::projection::ApplySummary, state::StateError>| match result {
+            Err(state::StateError::InvalidArgument(message)) => {
+                assert!(message.contains("log record 401 of the batch"), "{message}")
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = open(dir.path(), 1_000_000, None);
+    expect_refusal(p.apply(&records, after));
+    assert_eq!(p.meta().expect("meta").log_records, 0);
+
+    let piped_dir = tempfile::tempdir().expect("tempdir");
+    let piped = open(piped_dir.path(), 1_000_000, None);
+    expect_refusal(piped.pipelined(|pipeline| pipeline.apply(&records, after, Undo::Record)));
+    assert_eq!(piped.meta().expect("meta").log_records, 0);
+}

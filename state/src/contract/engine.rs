@@ -101,7 +101,7 @@ pub fn apply_records<L: Ledger + ?Sized>(
 /// Refuses a sequence that does not continue where the books stand: every
 /// operation strictly after the last one, and no record in a completed block
 /// (a `BlockEnd` may repeat the last completed block).
-fn check_order(books: &Books, records: &[LogRecord]) -> Result<(), StateError> {
+pub(crate) fn check_order(books: &Books, records: &[LogRecord]) -> Result<(), StateError> {
     let mut completed = books.completed;
     let mut last_op = books.last_op;
     for (index, record) in records.iter().enumerate() {

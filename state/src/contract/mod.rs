@@ -25,6 +25,7 @@ pub mod power_down;
 pub mod rules;
 
 pub use books::{Books, OpPosition};
+pub(crate) use engine::check_order;
 pub use engine::{apply_records, genesis_books};
 pub use ledger::{Ledger, TransferRecord};
 pub use mem::MemLedger;

@@ -430,6 +430,10 @@ impl Projection {
             Undo::Record if contiguous => frame_stretches(records),
             Undo::Record | Undo::Skip => vec![records],
         };
+        if stretches.len() > 1 {
+            // So a refusal counts records from the batch's start, not the stretch's.
+            contract::check_order(&stored.books, records)?;
+        }
         for stretch in stretches {
             let done = self.write_frame(&mut wtxn, &mut stored, undo, |ledger, books| {
                 apply_records(ledger, books, config, stretch)

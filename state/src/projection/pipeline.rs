@@ -16,7 +16,7 @@
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use crate::contract::{apply_records, Books};
+use crate::contract::{apply_records, check_order, Books};
 use crate::error::StateError;
 use crate::log::LogRecord;
 use crate::projection::frame_stretches::frame_stretches;
@@ -204,6 +204,13 @@ impl Pipeline<'_> {
             Undo::Record if contiguous => frame_stretches(records),
             Undo::Record | Undo::Skip => vec![records],
         };
+        if stretches.len() > 1 {
+            // So a refusal counts records from the batch's start, not the stretch's.
+            if let Err(e) = check_order(&self.books, records) {
+                self.broken = true;
+                return Err(e);
+            }
+        }
         let mut summary = ApplySummary::default();
         let mut frames = Vec::with_capacity(stretches.len());
         let mut at = self.log_records;
