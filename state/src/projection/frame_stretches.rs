@@ -7,7 +7,10 @@
 //! all of them, and with a hash-keyed transaction index, dirty pages all
 //! over a large file.
 
+use crate::contract::{check_order, Books};
+use crate::error::StateError;
 use crate::log::LogRecord;
+use crate::projection::Undo;
 
 /// About how many log records one undo frame covers: a recorded batch is
 /// cut into frames at the first block end past this many records.
@@ -28,6 +31,30 @@ pub(crate) fn frame_stretches(records: &[LogRecord]) -> Vec<&[LogRecord]> {
     }
     stretches.push(&records[start..]);
     stretches
+}
+
+/// The stretches a batch is applied in, one undo frame each: cut by
+/// [`frame_stretches`] when the batch is recorded and continues where the
+/// projection stands (`books` at log position `log_records`), else the
+/// whole batch. A batch cut in several is checked for order as a whole
+/// first, so a refusal counts records from the batch's start, not a
+/// stretch's.
+pub(crate) fn batch_frames<'r>(
+    records: &'r [LogRecord],
+    books: &Books,
+    log_records: u64,
+    log_records_after: u64,
+    undo: Undo,
+) -> Result<Vec<&'r [LogRecord]>, StateError> {
+    let contiguous = log_records.checked_add(records.len() as u64) == Some(log_records_after);
+    let stretches = match undo {
+        Undo::Record if contiguous => frame_stretches(records),
+        Undo::Record | Undo::Skip => vec![records],
+    };
+    if stretches.len() > 1 {
+        check_order(books, records)?;
+    }
+    Ok(stretches)
 }
 
 #[cfg(test)]

@@ -78,7 +78,7 @@ pub enum Undo {
 }
 
 use env::Dbs;
-use frame_stretches::frame_stretches;
+use frame_stretches::batch_frames;
 use history::HISTORY_LAYOUT;
 use journal::FrameBuilder;
 use meta::StoredMeta;
@@ -423,17 +423,14 @@ impl Projection {
     ) -> Result<ApplySummary, StateError> {
         let config = &self.inner.config;
         let (mut wtxn, mut stored) = self.begin_batch()?;
-        let contiguous =
-            stored.log_records.checked_add(records.len() as u64) == Some(log_records_after);
+        let stretches = batch_frames(
+            records,
+            &stored.books,
+            stored.log_records,
+            log_records_after,
+            undo,
+        )?;
         let mut summary = ApplySummary::default();
-        let stretches = match undo {
-            Undo::Record if contiguous => frame_stretches(records),
-            Undo::Record | Undo::Skip => vec![records],
-        };
-        if stretches.len() > 1 {
-            // So a refusal counts records from the batch's start, not the stretch's.
-            contract::check_order(&stored.books, records)?;
-        }
         for stretch in stretches {
             let done = self.write_frame(&mut wtxn, &mut stored, undo, |ledger, books| {
                 apply_records(ledger, books, config, stretch)

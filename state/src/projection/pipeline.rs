@@ -16,10 +16,10 @@
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use crate::contract::{apply_records, check_order, Books};
+use crate::contract::{apply_records, Books};
 use crate::error::StateError;
 use crate::log::LogRecord;
-use crate::projection::frame_stretches::frame_stretches;
+use crate::projection::frame_stretches::batch_frames;
 use crate::projection::held_trx_rows::HeldTrxRows;
 use crate::projection::recorder::{Calls, CallsRoom, Known, Recorder};
 use crate::projection::{ApplySummary, Projection, Undo};
@@ -198,19 +198,20 @@ impl Pipeline<'_> {
         if self.broken {
             return Err(projection.writer_stopped("an earlier batch failed".into()));
         }
-        let contiguous =
-            self.log_records.checked_add(records.len() as u64) == Some(log_records_after);
-        let stretches = match undo {
-            Undo::Record if contiguous => frame_stretches(records),
-            Undo::Record | Undo::Skip => vec![records],
-        };
-        if stretches.len() > 1 {
-            // So a refusal counts records from the batch's start, not the stretch's.
-            if let Err(e) = check_order(&self.books, records) {
+        let framed = batch_frames(
+            records,
+            &self.books,
+            self.log_records,
+            log_records_after,
+            undo,
+        );
+        let stretches = match framed {
+            Ok(stretches) => stretches,
+            Err(e) => {
                 self.broken = true;
                 return Err(e);
             }
-        }
+        };
         let mut summary = ApplySummary::default();
         let mut frames = Vec::with_capacity(stretches.len());
         let mut at = self.log_records;
