@@ -122,23 +122,27 @@ fn walk(
         let (records, spent) = read_ahead(scope, log, from, to)?;
         let mut chunk = Vec::with_capacity(CHUNK_RECORDS);
         let mut position = from;
+        // Applies the chunk, leaving an empty one with room for `next`.
+        let mut hand_over = |chunk: &mut Vec<LogRecord>, next: usize, position: u64, undo: Undo| {
+            let full_chunk = std::mem::replace(chunk, Vec::with_capacity(next));
+            if let Some(applied) = apply(full_chunk, position, undo)? {
+                // Freeing the records' strings is the reader's job, off this thread.
+                let _ = spent.try_send(applied);
+            }
+            progress(position - from, total);
+            Ok::<(), ReplayError>(())
+        };
         for batch in records.iter() {
             for record in batch? {
                 let record_block = record.block();
-                let chunk_ended_block = matches!(chunk.last(), Some(LogRecord::BlockEnd(_)));
-                if record_block >= undo_from && chunk_ended_block {
-                    let chunk_block = chunk.last().map_or(0, LogRecord::block);
-                    if chunk_block < undo_from {
-                        // The journal's window starts here: a transaction
-                        // that records frames from further back only
-                        // writes them to be pruned.
-                        let next = chunk.len();
-                        let full_chunk = std::mem::replace(&mut chunk, Vec::with_capacity(next));
-                        if let Some(applied) = apply(full_chunk, position, Undo::Skip)? {
-                            let _ = spent.try_send(applied);
-                        }
-                        progress(position - from, total);
-                    }
+                // The journal's window starts at this record: a transaction
+                // that records frames from further back only writes them to
+                // be pruned.
+                let window_starts = record_block >= undo_from
+                    && matches!(chunk.last(), Some(LogRecord::BlockEnd(end)) if end.num < undo_from);
+                if window_starts {
+                    let next = chunk.len();
+                    hand_over(&mut chunk, next, position, Undo::Skip)?;
                 }
                 let ends_block = matches!(record, LogRecord::BlockEnd(_));
                 chunk.push(record);
@@ -154,12 +158,7 @@ fn walk(
                     // A chunk ends at the first block end past CHUNK_RECORDS:
                     // the next one gets this one's size, and the last none.
                     let next = if position == to { 0 } else { chunk.len() };
-                    let full_chunk = std::mem::replace(&mut chunk, Vec::with_capacity(next));
-                    if let Some(applied) = apply(full_chunk, position, undo)? {
-                        // Freeing the records' strings is the reader's job, off this thread.
-                        let _ = spent.try_send(applied);
-                    }
-                    progress(position - from, total);
+                    hand_over(&mut chunk, next, position, undo)?;
                     if stop_here {
                         return Ok(position - from);
                     }
@@ -169,8 +168,7 @@ fn walk(
         if !chunk.is_empty() {
             // The range did not end at a block boundary (callers never ask for
             // that): apply what there is so the projection matches the log.
-            apply(std::mem::take(&mut chunk), position, Undo::Record)?;
-            progress(position - from, total);
+            hand_over(&mut chunk, 0, position, Undo::Record)?;
         }
         Ok(position - from)
     })
