@@ -28,9 +28,7 @@ pub(crate) struct HeldTrxRows {
 impl HeldTrxRows {
     /// Holds `batch`'s rows, which come after every row held so far.
     pub(crate) fn hold(&mut self, batch: &Deferred) {
-        for (key, value) in batch.pairs() {
-            self.rows.push(key, value);
-        }
+        self.rows.extend_from(batch);
     }
 
     /// Whether nothing is held.
