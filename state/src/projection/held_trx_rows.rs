@@ -6,7 +6,12 @@
 //! leaf, and its commit writes the whole index again. Held back across
 //! batches, the rows go in with one sorted pass, and into an empty index
 //! (a replay from genesis) as appends that fill every page (reth's
-//! transaction-lookup stage does the same with its ETL collector).
+//! transaction-lookup stage does the same with its ETL collector). Each
+//! batch's rows are sorted as they are held, and the write merges these
+//! sorted runs.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
 
 use heed::RwTxn;
 
@@ -22,27 +27,40 @@ const MOST_HELD_BYTES: usize = 64 << 20;
 /// Index rows of batches already committed without them.
 #[derive(Debug, Default)]
 pub(crate) struct HeldTrxRows {
-    rows: Deferred,
+    /// Each batch's rows, sorted and laid out in key order, in the order
+    /// the batches came.
+    runs: Vec<Deferred>,
+    /// [`Deferred::held_bytes`] of all the runs.
+    bytes: usize,
 }
 
 impl HeldTrxRows {
-    /// Holds `batch`'s rows, which come after every row held so far.
-    pub(crate) fn hold(&mut self, batch: &Deferred) {
-        self.rows.extend_from(batch);
+    /// Holds `batch`'s rows, which come after every row held so far. They
+    /// are sorted now: in a replay the writer has the time, waiting for the
+    /// contract's next batch, and one batch's rows fit the processor's
+    /// caches, where all of them at the end would not.
+    pub(crate) fn hold(&mut self, mut batch: Deferred) {
+        if batch.is_empty() {
+            return;
+        }
+        batch.sort_by_key_prefix();
+        self.bytes += batch.held_bytes();
+        self.runs.push(batch);
     }
 
     /// Whether nothing is held.
     pub(crate) fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.runs.is_empty()
     }
 
     /// Whether enough is held to write it now.
     pub(crate) fn is_full(&self) -> bool {
-        self.rows.held_bytes() >= MOST_HELD_BYTES
+        self.bytes >= MOST_HELD_BYTES
     }
 
-    /// Writes the held rows in key order, the last one held for a key
-    /// winning as a later put would, and holds nothing after.
+    /// Writes the held rows in key order, merging the batches' sorted runs,
+    /// the last one held for a key winning as a later put would, and holds
+    /// nothing after.
     pub(crate) fn write(
         &mut self,
         txn: &mut RwTxn<'_>,
@@ -51,12 +69,12 @@ impl HeldTrxRows {
     ) -> Result<(), StateError> {
         let lmdb = |e| StateError::lmdb(path, e);
         let empty = dbs.trxs.is_empty(txn).map_err(lmdb)?;
-        let mut rows = std::mem::take(&mut self.rows);
+        let runs = std::mem::take(&mut self.runs);
+        self.bytes = 0;
         let mut puts = CursorPuts::new(dbs.trxs, txn).map_err(lmdb)?;
-        rows.sort_by_key_prefix();
-        let mut sorted = rows.pairs().peekable();
-        while let Some((key, value)) = sorted.next() {
-            if sorted.peek().is_some_and(|(next, _)| *next == key) {
+        let mut merged = merge(&runs).peekable();
+        while let Some((key, value)) = merged.next() {
+            if merged.peek().is_some_and(|(next, _)| *next == key) {
                 continue;
             }
             if empty {
@@ -66,5 +84,101 @@ impl HeldTrxRows {
             }
         }
         Ok(())
+    }
+}
+
+/// The pairs of sorted `runs` in key order; pairs with the same key come
+/// in the order they were held (by run, then within the run).
+fn merge(runs: &[Deferred]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    let mut pairs: Vec<_> = runs.iter().map(Deferred::pairs).collect();
+    let mut heads: BinaryHeap<Reverse<Head<'_>>> = pairs
+        .iter_mut()
+        .enumerate()
+        .filter_map(|(run, run_pairs)| Head::next(run_pairs, run))
+        .map(Reverse)
+        .collect();
+    std::iter::from_fn(move || {
+        let Reverse(head) = heads.pop()?;
+        if let Some(next) = Head::next(&mut pairs[head.run], head.run) {
+            heads.push(Reverse(next));
+        }
+        Some((head.key, head.value))
+    })
+}
+
+/// The next pair of one run in [`merge`].
+#[derive(Debug, PartialEq, Eq)]
+struct Head<'a> {
+    /// The key's first eight bytes: most comparisons need no more.
+    prefix: u64,
+    key: &'a [u8],
+    run: usize,
+    value: &'a [u8],
+}
+
+impl<'a> Head<'a> {
+    fn next(pairs: &mut impl Iterator<Item = (&'a [u8], &'a [u8])>, run: usize) -> Option<Self> {
+        let (key, value) = pairs.next()?;
+        let mut prefix = [0u8; 8];
+        let head = &key[..key.len().min(8)];
+        prefix[..head.len()].copy_from_slice(head);
+        Some(Head {
+            prefix: u64::from_be_bytes(prefix),
+            key,
+            run,
+            value,
+        })
+    }
+}
+
+impl Ord for Head<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.prefix
+            .cmp(&other.prefix)
+            .then_with(|| self.key.cmp(other.key))
+            .then(self.run.cmp(&other.run))
+    }
+}
+
+impl PartialOrd for Head<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// Held in batches, the rows come out as one plain sort of all of
+        /// them would put them: by key, and in the order held for a key.
+        #[test]
+        fn merged_runs_order_as_one_sort_of_every_row(
+            batches in proptest::collection::vec(
+                proptest::collection::vec(
+                    // Keys are never empty (LMDB has none), so every pair
+                    // has its own place in the buffer to break ties by.
+                    (proptest::collection::vec(0u8..3, 1..10), proptest::collection::vec(proptest::prelude::any::<u8>(), 0..3)),
+                    0..20,
+                ),
+                0..6,
+            )
+        ) {
+            let mut held = HeldTrxRows::default();
+            let mut all = Deferred::default();
+            for batch in &batches {
+                let mut rows = Deferred::default();
+                for (key, value) in batch {
+                    rows.push(key, value);
+                    all.push(key, value);
+                }
+                held.hold(rows);
+            }
+            proptest::prop_assert_eq!(held.is_empty(), all.is_empty());
+            let merged: Vec<(&[u8], &[u8])> = merge(&held.runs).collect();
+            let sorted: Vec<(&[u8], &[u8])> = all.sorted().collect();
+            proptest::prop_assert_eq!(merged, sorted);
+        }
     }
 }

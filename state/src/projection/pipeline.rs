@@ -153,7 +153,7 @@ impl Projection {
                     }
                     frame.calls.replay_into(ledger)?;
                     if trx_rows == TrxRows::Held && undo == Undo::Skip {
-                        held.hold(&ledger.take_trx_rows());
+                        held.hold(ledger.take_trx_rows());
                         if held.is_full() {
                             ledger.write_held_trx_rows(&mut held)?;
                         }
