@@ -264,3 +264,77 @@ fn a_work_copy_indexes_a_repeated_transaction_id_at_its_last_block() {
         .iter()
         .all(|op| op.block == 5));
 }
+
+/// An id repeated across batches whose index rows are held (no undo
+/// frames) points at its last block: the held batches' sorted runs are
+/// merged with the last row of a key winning, into an empty index (as
+/// appends) and, after a recorded batch wrote the index, into a full one
+/// (as puts).
+#[test]
+fn a_work_copy_indexes_an_id_repeated_in_held_batches_at_its_last_block() {
+    let mut chain = LogBuilder::new();
+    let mut batches = Vec::new();
+    for (block, from, to) in [
+        (5, "alice", "bob"),
+        (6, "bob", "carol"),
+        (7, "carol", "dave"),
+        (8, "dave", "erin"),
+    ] {
+        chain
+            .at(block)
+            .op("send", from, &format!(r#"{{"to":"{to}","amount":1}}"#))
+            .end();
+        batches.push(chain.take());
+    }
+    let repeated = match &batches[0][0] {
+        LogRecord::Op(op) => op.trx_id.clone(),
+        LogRecord::BlockEnd(_) => unreachable!("the first record is the send"),
+    };
+    // Blocks 5, 6 and 8 share the id; block 7's batch records undo frames.
+    for at in [1, 3] {
+        if let LogRecord::Op(op) = &mut batches[at][0] {
+            op.trx_id = repeated.clone();
+        }
+    }
+    let undo = [Undo::Skip, Undo::Skip, Undo::Record, Undo::Skip];
+    let mut ends = Vec::new();
+    let mut end = 0u64;
+    for batch in &batches {
+        end += batch.len() as u64;
+        ends.push(end);
+    }
+
+    let (one, two) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let one_by_one = open(one.path(), None);
+    for ((batch, end), undo) in batches.iter().zip(&ends).zip(undo) {
+        one_by_one.apply_with(batch, *end, undo).expect("applies");
+    }
+    let work_copy = open(two.path(), None);
+    let ops_after = |projection: &Projection| -> Vec<u64> {
+        projection
+            .ops(&repeated)
+            .expect("reads")
+            .iter()
+            .map(|op| op.block)
+            .collect()
+    };
+    // Held across the first two batches, written before the recorded one.
+    work_copy
+        .pipelined_work_copy(|pipeline| {
+            for i in 0..3 {
+                pipeline.apply(&batches[i], ends[i], undo[i])?;
+            }
+            Ok(())
+        })
+        .expect("applies as a work copy");
+    assert_eq!(ops_after(&work_copy), [6]);
+    // Held again, and written into the index the first run filled.
+    work_copy
+        .pipelined_work_copy(|pipeline| pipeline.apply(&batches[3], ends[3], undo[3]))
+        .expect("applies as a work copy");
+    assert_eq!(ops_after(&work_copy), [8]);
+    assert_eq!(picture(&work_copy), picture(&one_by_one));
+}

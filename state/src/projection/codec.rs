@@ -233,12 +233,13 @@ const HEX_DIGITS: [u8; 256] = {
 /// [`HEX_DIGITS`] with its high bit set.
 const NOT_HEX: u8 = 0xFF;
 
-/// True (and `raw` filled) when `trx_id` is 40 lowercase hex characters.
+/// True when `trx_id` is 40 lowercase hex characters, whose bytes are then
+/// in `raw` (which holds nothing useful otherwise).
 fn hex_trx_id(trx_id: &str, raw: &mut [u8; 20]) -> bool {
     if trx_id.len() != 40 {
         return false;
     }
-    // Called for every operation on random-looking digits: a table and no
+    // Called for nearly every operation on random-looking digits: a table and no
     // branch per digit, which the processor could not predict (a branch
     // per digit took about a tenth of the contract's thread in a replay).
     let mut seen = 0u8;
@@ -609,6 +610,18 @@ mod tests {
         assert_eq!(b.len(), 33);
     }
 
+    #[test]
+    fn the_hex_table_knows_exactly_the_lowercase_digits() {
+        for byte in 0..=u8::MAX {
+            let expected = match byte {
+                b'0'..=b'9' => byte - b'0',
+                b'a'..=b'f' => byte - b'a' + 10,
+                _ => NOT_HEX,
+            };
+            assert_eq!(HEX_DIGITS[usize::from(byte)], expected, "byte {byte}");
+        }
+    }
+
     proptest::proptest! {
         /// Only 40 lowercase hex digits are stored as 20 bytes, and those
         /// bytes are the id's value.
@@ -635,6 +648,9 @@ mod tests {
             let hex = other.is_ascii_digit() || (b'a'..=b'f').contains(&other);
             let mut raw = [0u8; 20];
             proptest::prop_assert_eq!(hex_trx_id(&id, &mut raw), hex);
+            if hex {
+                proptest::prop_assert_eq!(raw.to_vec(), hex::decode(&id).expect("hex"));
+            }
         }
     }
 }
