@@ -26,6 +26,15 @@ pub(crate) fn room_after(used: usize, most: usize) -> usize {
     used.saturating_add(used / 8).min(most)
 }
 
+/// A key's first eight bytes (zero-padded) as a number that orders as the
+/// key does, as far as those bytes go: sorts compare it before the key.
+pub(crate) fn key_prefix(key: &[u8]) -> u64 {
+    let mut prefix = [0u8; 8];
+    let head = &key[..key.len().min(8)];
+    prefix[..head.len()].copy_from_slice(head);
+    u64::from_be_bytes(prefix)
+}
+
 impl Deferred {
     /// Empty, with [`room_after`] `room` reserved up front, at most
     /// [`MOST_RESERVED_BYTES`].
@@ -94,10 +103,7 @@ impl Deferred {
             .entries
             .iter()
             .map(|&(start, key_len, value_len)| {
-                let mut prefix = [0u8; 8];
-                let head = &key(start, key_len)[..key_len.min(8)];
-                prefix[..head.len()].copy_from_slice(head);
-                (u64::from_be_bytes(prefix), (start, key_len, value_len))
+                (key_prefix(key(start, key_len)), (start, key_len, value_len))
             })
             .collect();
         prefixed.sort_unstable_by(|(pa, a), (pb, b)| {

@@ -17,7 +17,7 @@ use heed::RwTxn;
 
 use crate::error::StateError;
 use crate::projection::cursor_puts::CursorPuts;
-use crate::projection::deferred::Deferred;
+use crate::projection::deferred::{key_prefix, Deferred};
 use crate::projection::env::Dbs;
 
 /// Bytes of held rows (keys, values and their entries) past which they
@@ -119,11 +119,8 @@ struct Head<'a> {
 impl<'a> Head<'a> {
     fn next(pairs: &mut impl Iterator<Item = (&'a [u8], &'a [u8])>, run: usize) -> Option<Self> {
         let (key, value) = pairs.next()?;
-        let mut prefix = [0u8; 8];
-        let head = &key[..key.len().min(8)];
-        prefix[..head.len()].copy_from_slice(head);
         Some(Head {
-            prefix: u64::from_be_bytes(prefix),
+            prefix: key_prefix(key),
             key,
             run,
             value,
