@@ -30,8 +30,6 @@ pub(crate) struct HeldTrxRows {
     /// Each batch's rows, sorted and laid out in key order, in the order
     /// the batches came.
     runs: Vec<Deferred>,
-    /// [`Deferred::held_bytes`] of all the runs.
-    bytes: usize,
 }
 
 impl HeldTrxRows {
@@ -44,7 +42,6 @@ impl HeldTrxRows {
             return;
         }
         batch.sort_by_key_prefix();
-        self.bytes += batch.held_bytes();
         self.runs.push(batch);
     }
 
@@ -55,7 +52,12 @@ impl HeldTrxRows {
 
     /// Whether enough is held to write it now.
     pub(crate) fn is_full(&self) -> bool {
-        self.bytes >= MOST_HELD_BYTES
+        self.held_bytes() >= MOST_HELD_BYTES
+    }
+
+    /// [`Deferred::held_bytes`] of all the runs.
+    fn held_bytes(&self) -> usize {
+        self.runs.iter().map(Deferred::held_bytes).sum()
     }
 
     /// Writes the held rows in key order, merging the batches' sorted runs,
@@ -70,7 +72,6 @@ impl HeldTrxRows {
         let lmdb = |e| StateError::lmdb(path, e);
         let empty = dbs.trxs.is_empty(txn).map_err(lmdb)?;
         let runs = std::mem::take(&mut self.runs);
-        self.bytes = 0;
         let mut puts = CursorPuts::new(dbs.trxs, txn).map_err(lmdb)?;
         let mut merged = merge(&runs).peekable();
         while let Some((key, value)) = merged.next() {
@@ -184,7 +185,7 @@ mod tests {
                 held.hold(rows);
             }
             proptest::prop_assert_eq!(held.is_empty(), all.is_empty());
-            proptest::prop_assert_eq!(held.bytes, bytes);
+            proptest::prop_assert_eq!(held.held_bytes(), bytes);
             let merged: Vec<(&[u8], &[u8])> = merge(&held.runs).collect();
             let sorted: Vec<(&[u8], &[u8])> = all.sorted().collect();
             proptest::prop_assert_eq!(merged, sorted);
