@@ -126,7 +126,7 @@ fn walk(
         let mut hand_over = |chunk: &mut Vec<LogRecord>, next: usize, position: u64, undo: Undo| {
             let full_chunk = std::mem::replace(chunk, Vec::with_capacity(next));
             if let Some(applied) = apply(full_chunk, position, undo)? {
-                // Freeing the records' strings is the reader's job, off this thread.
+                // The reader reuses (or frees) the records' strings, off this thread.
                 let _ = spent.try_send(applied);
             }
             progress(position - from, total);
@@ -179,8 +179,10 @@ fn walk(
 type Batches = Receiver<Result<Vec<LogRecord>, state::StateError>>;
 
 /// Starts the thread that reads log records `[from, to)` in batches of
-/// [`READ_BATCH`]. It also drops the applied chunks sent back on the second
-/// channel, and ends when the range is read or the batches' receiver is gone.
+/// [`READ_BATCH`]. It also takes back the applied chunks sent on the second
+/// channel, to decode later records into (or free them, past what the
+/// reader keeps), and ends when the range is read or the batches' receiver
+/// is gone.
 fn read_ahead<'scope>(
     scope: &'scope std::thread::Scope<'scope, '_>,
     log: &'scope EventLog,
@@ -210,7 +212,7 @@ fn read_ahead<'scope>(
                 return;
             }
             while let Ok(done) = applied.try_recv() {
-                drop(done);
+                reader.recycle(done);
             }
         }
     });

@@ -80,30 +80,50 @@ impl<'a> RecordDecoder<'a> {
     }
 
     /// Decodes the next record.
+    #[cfg(test)]
     pub(super) fn next_record(&mut self) -> Result<LogRecord, DecodeError> {
+        self.next_record_reusing(None)
+    }
+
+    /// Decodes the next record into `spare`'s strings where it has them,
+    /// so that a record read many times over (a replay's) allocates only
+    /// when a string outgrows the one it replaces.
+    pub(super) fn next_record_reusing(
+        &mut self,
+        spare: Option<LogRecord>,
+    ) -> Result<LogRecord, DecodeError> {
         let at = self.pos;
         match self.byte()? {
             TAG_OP => {
-                let block = self.varint()?;
-                let trx_index = self.varint_u32("trx_index")?;
-                let op_index = self.varint_u32("op_index")?;
-                Ok(LogRecord::Op(TokenOp {
-                    block,
-                    trx_index,
-                    op_index,
-                    trx_id: self.string()?,
-                    timestamp: self.string()?,
-                    name: self.string()?,
-                    required_auths: self.list()?,
-                    required_posting_auths: self.list()?,
-                    json: self.string()?,
-                }))
+                let mut op = match spare {
+                    Some(LogRecord::Op(op)) => op,
+                    _ => empty_op(),
+                };
+                op.block = self.varint()?;
+                op.trx_index = self.varint_u32("trx_index")?;
+                op.op_index = self.varint_u32("op_index")?;
+                self.string_into(&mut op.trx_id)?;
+                self.string_into(&mut op.timestamp)?;
+                self.string_into(&mut op.name)?;
+                self.list_into(&mut op.required_auths)?;
+                self.list_into(&mut op.required_posting_auths)?;
+                self.string_into(&mut op.json)?;
+                Ok(LogRecord::Op(op))
             }
-            TAG_BLOCK_END => Ok(LogRecord::BlockEnd(BlockRef {
-                num: self.varint()?,
-                id: self.string()?,
-                timestamp: self.string()?,
-            })),
+            TAG_BLOCK_END => {
+                let mut end = match spare {
+                    Some(LogRecord::BlockEnd(end)) => end,
+                    _ => BlockRef {
+                        num: 0,
+                        id: String::new(),
+                        timestamp: String::new(),
+                    },
+                };
+                end.num = self.varint()?;
+                self.string_into(&mut end.id)?;
+                self.string_into(&mut end.timestamp)?;
+                Ok(LogRecord::BlockEnd(end))
+            }
             tag => Err(DecodeError(format!(
                 "unknown record tag {tag} at payload byte {at}"
             ))),
@@ -165,22 +185,31 @@ impl<'a> RecordDecoder<'a> {
         usize::try_from(len).map_err(|_| DecodeError(format!("length {len} too large")))
     }
 
-    fn string(&mut self) -> Result<String, DecodeError> {
+    fn str(&mut self) -> Result<&'a str, DecodeError> {
         let len = self.length()?;
         let at = self.pos;
         let raw = &self.bytes[at..at + len];
         self.pos += len;
-        String::from_utf8(raw.to_vec())
+        std::str::from_utf8(raw)
             .map_err(|_| DecodeError(format!("string at payload byte {at} is not UTF-8")))
     }
 
-    fn list(&mut self) -> Result<Vec<String>, DecodeError> {
+    fn string_into(&mut self, out: &mut String) -> Result<(), DecodeError> {
+        refill(out, self.str()?);
+        Ok(())
+    }
+
+    fn list_into(&mut self, out: &mut Vec<String>) -> Result<(), DecodeError> {
         let count = self.length()?;
-        let mut items = Vec::with_capacity(count);
-        for _ in 0..count {
-            items.push(self.string()?);
+        out.truncate(count);
+        for item in out.iter_mut() {
+            self.string_into(item)?;
         }
-        Ok(items)
+        out.reserve(count - out.len());
+        while out.len() < count {
+            out.push(self.str()?.to_owned());
+        }
+        Ok(())
     }
 
     fn short(&self, what: &str) -> DecodeError {
@@ -188,6 +217,37 @@ impl<'a> RecordDecoder<'a> {
             "payload ends at byte {} where {what} was expected",
             self.pos
         ))
+    }
+}
+
+/// Capacity a reused string keeps whatever it holds next; above it, a
+/// string more than twice as large as its new text is replaced, so that a
+/// rare long `json` does not leave every reused record holding that much.
+const KEEP_CAPACITY: usize = 1024;
+
+/// Puts `text` in `out`, reusing `out`'s allocation when it is not much
+/// larger than needed.
+fn refill(out: &mut String, text: &str) {
+    if out.capacity() > KEEP_CAPACITY && out.capacity() > 2 * text.len() {
+        *out = text.to_owned();
+    } else {
+        out.clear();
+        out.push_str(text);
+    }
+}
+
+/// An operation with nothing in it, for [`RecordDecoder::next_record_reusing`] to fill.
+fn empty_op() -> TokenOp {
+    TokenOp {
+        block: 0,
+        trx_index: 0,
+        op_index: 0,
+        trx_id: String::new(),
+        timestamp: String::new(),
+        name: String::new(),
+        required_auths: Vec::new(),
+        required_posting_auths: Vec::new(),
+        json: String::new(),
     }
 }
 
@@ -263,6 +323,24 @@ mod tests {
                 encode_record(r, &mut bytes);
             }
             prop_assert_eq!(decode_all(&bytes), Ok(records));
+        }
+
+        #[test]
+        fn records_decode_the_same_into_spare_records(
+            records in prop::collection::vec(arb_record(), 0..20),
+            mut spares in prop::collection::vec(arb_record(), 0..20),
+        ) {
+            let mut bytes = Vec::new();
+            for r in &records {
+                encode_record(r, &mut bytes);
+            }
+            let mut d = RecordDecoder::new(&bytes);
+            let mut decoded = Vec::new();
+            while !d.is_empty() {
+                decoded.push(d.next_record_reusing(spares.pop()));
+            }
+            let expected: Vec<Result<LogRecord, DecodeError>> = records.into_iter().map(Ok).collect();
+            prop_assert_eq!(decoded, expected);
         }
 
         #[test]

@@ -196,13 +196,15 @@ pub(super) fn encode_frame(
 
 /// Checks the frame checksum and decodes every record of a frame whose
 /// header was already parsed. `header_bytes`, `payload` and `trailer` are
-/// the frame's three parts as read from disk. Errors are worded for an
-/// operator; the caller adds file and offset.
+/// the frame's three parts as read from disk. Records are decoded into
+/// those taken from the end of `spare` while it has any. Errors are worded
+/// for an operator; the caller adds file and offset.
 pub(super) fn decode_frame(
     header: &FrameHeader,
     header_bytes: &[u8; HEADER_LEN],
     payload: &[u8],
     trailer: [u8; TRAILER_LEN],
+    spare: &mut Vec<LogRecord>,
 ) -> Result<Vec<LogRecord>, String> {
     let stored = u32::from_le_bytes(trailer);
     let computed = frame_crc(header_bytes, payload);
@@ -225,7 +227,7 @@ pub(super) fn decode_frame(
     let mut previous_block = header.first_block;
     for i in 0..header.count {
         let record = decoder
-            .next_record()
+            .next_record_reusing(spare.pop())
             .map_err(|e| format!("record {i} of the frame does not decode: {}", e.0))?;
         let block = record.block();
         if block < previous_block || block > header.last_block {
@@ -298,7 +300,10 @@ mod tests {
         assert_eq!(header.first_record, 7);
         assert_eq!(header.end_record(), 10);
         assert_eq!((header.first_block, header.last_block), (5, 9));
-        assert_eq!(decode_frame(&header, &h, payload, t), Ok(records));
+        assert_eq!(
+            decode_frame(&header, &h, payload, t, &mut Vec::new()),
+            Ok(records)
+        );
     }
 
     #[test]
@@ -310,7 +315,10 @@ mod tests {
                 bad[i] ^= 1 << bit;
                 let (h, payload, t) = split(&bad);
                 let ok = match parse_header(&h) {
-                    Ok(parsed) => parsed == header && decode_frame(&parsed, &h, payload, t).is_ok(),
+                    Ok(parsed) => {
+                        parsed == header
+                            && decode_frame(&parsed, &h, payload, t, &mut Vec::new()).is_ok()
+                    }
                     Err(_) => false,
                 };
                 assert!(!ok, "flip of bit {bit} in byte {i} went unnoticed");

@@ -157,6 +157,14 @@ impl FrameCursor {
 
     /// Checks the pending frame's checksum and decodes its records.
     pub(super) fn read_records(&mut self) -> Result<Vec<LogRecord>, StateError> {
+        self.read_records_reusing(&mut Vec::new())
+    }
+
+    /// [`Self::read_records`], decoding into records taken from `spare`.
+    pub(super) fn read_records_reusing(
+        &mut self,
+        spare: &mut Vec<LogRecord>,
+    ) -> Result<Vec<LogRecord>, StateError> {
         let Some((header, header_bytes)) = self.pending.take() else {
             return Ok(Vec::new());
         };
@@ -170,7 +178,7 @@ impl FrameCursor {
             .read_exact(&mut payload)
             .and_then(|()| reader.read_exact(&mut trailer))
             .map_err(|e| StateError::io(&path, e))?;
-        let records = frame::decode_frame(&header, &header_bytes, &payload, trailer)
+        let records = frame::decode_frame(&header, &header_bytes, &payload, trailer, spare)
             .map_err(|why| self.corrupt(why))?;
         self.offset += header.frame_len();
         self.next_record = header.end_record();
@@ -198,13 +206,20 @@ pub struct LogReader {
     cursor: Option<FrameCursor>,
     start: Start,
     buffered: std::vec::IntoIter<LogRecord>,
+    /// Records given back with [`LogReader::recycle`], decoded into next.
+    spare: Vec<LogRecord>,
 }
+
+/// Most records [`LogReader::recycle`] keeps; more are dropped. A replay's
+/// transaction (50,000 records) and its read-ahead fit.
+const MAX_SPARE_RECORDS: usize = 65_536;
 
 impl std::fmt::Debug for LogReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LogReader")
             .field("location", &self.cursor.as_ref().map(FrameCursor::location))
             .field("buffered", &self.buffered.len())
+            .field("spare", &self.spare.len())
             .finish()
     }
 }
@@ -216,6 +231,7 @@ impl LogReader {
             cursor: None,
             start: Start::Started,
             buffered: Vec::new().into_iter(),
+            spare: Vec::new(),
         }
     }
 
@@ -225,6 +241,7 @@ impl LogReader {
             cursor: Some(cursor),
             start: Start::Record(index),
             buffered: Vec::new().into_iter(),
+            spare: Vec::new(),
         }
     }
 
@@ -234,7 +251,16 @@ impl LogReader {
             cursor: Some(cursor),
             start: Start::Block(block),
             buffered: Vec::new().into_iter(),
+            spare: Vec::new(),
         }
+    }
+
+    /// Gives back records this reader returned, once the caller is done
+    /// with them: later frames are decoded into their strings instead of
+    /// new ones, which saves a long read most of its allocating and freeing.
+    pub fn recycle(&mut self, records: Vec<LogRecord>) {
+        let room = MAX_SPARE_RECORDS.saturating_sub(self.spare.len());
+        self.spare.extend(records.into_iter().take(room));
     }
 
     fn next_frame(&mut self) -> Result<bool, StateError> {
@@ -254,7 +280,7 @@ impl LogReader {
                 cursor.skip_payload()?;
                 continue;
             }
-            let mut records = cursor.read_records()?;
+            let mut records = cursor.read_records_reusing(&mut self.spare)?;
             match self.start {
                 Start::Record(index) => {
                     let skip = usize::try_from(index.saturating_sub(header.first_record))
