@@ -77,7 +77,7 @@ pub(crate) fn reapply_pipelined(
         Ok(walk(log, range, progress, &mut |chunk, position, undo| {
             pipeline.apply(&chunk, position, undo)?;
             // The writer needs only what the contract gathered: the
-            // records go back to be freed by the reading thread.
+            // records go back to the reading thread, to be decoded into.
             Ok(Some(chunk))
         }))
     })?
@@ -93,8 +93,8 @@ struct Range {
 }
 
 /// Applies one transaction's records, standing at the given log position
-/// after them; gives the records back when the reading thread should free
-/// them.
+/// after them; gives the records back when the reading thread should
+/// reuse (or free) them.
 type ApplyChunk<'a> =
     dyn FnMut(Vec<LogRecord>, u64, Undo) -> Result<Option<Vec<LogRecord>>, ReplayError> + 'a;
 

@@ -6,8 +6,9 @@ use crate::block::BlockNum;
 
 /// One custom_json operation that belongs to a token (contract.md §1), valid
 /// or not, exactly as the chain carried it. The log stores these in chain
-/// order: block, then transaction index, then operation index.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// order: block, then transaction index, then operation index. The
+/// default is an empty operation at block 0, a placeholder to fill.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenOp {
     /// Block number the operation is in.
     pub block: BlockNum,

@@ -102,10 +102,10 @@ fn a_reader_given_its_records_back_reads_the_same_records() {
         let record = record.expect("decodes");
         if let LogRecord::Op(op) = &record {
             // A string reused for a shorter one keeps at most twice its size
-            // (or 1 KiB), so a rare long `json` does not bloat the records.
+            // (or 256 bytes), so a rare long `json` does not bloat the records.
             for text in [&op.json, &op.trx_id] {
                 assert!(
-                    text.capacity() <= (2 * text.len()).max(1024),
+                    text.capacity() <= (2 * text.len()).max(256),
                     "{} bytes held in {}",
                     text.len(),
                     text.capacity()

@@ -16,6 +16,7 @@
 //! ```
 
 use crate::block::BlockRef;
+use crate::log::spares::Spares;
 use crate::log::LogRecord;
 use crate::op::TokenOp;
 
@@ -82,46 +83,50 @@ impl<'a> RecordDecoder<'a> {
     /// Decodes the next record.
     #[cfg(test)]
     pub(super) fn next_record(&mut self) -> Result<LogRecord, DecodeError> {
-        self.next_record_reusing(None)
+        self.next_record_reusing(&mut Spares::default())
     }
 
-    /// Decodes the next record into `spare`'s strings where it has them,
-    /// so that a record read many times over (a replay's) allocates only
-    /// when a string outgrows the one it replaces.
+    /// Decodes the next record into one taken from `spares`, reusing its
+    /// strings, so that a long read (a replay's) allocates mostly when a
+    /// string outgrows the one it replaces or no record was given back.
     pub(super) fn next_record_reusing(
         &mut self,
-        spare: Option<LogRecord>,
+        spares: &mut Spares,
     ) -> Result<LogRecord, DecodeError> {
         let at = self.pos;
         match self.byte()? {
             TAG_OP => {
-                let mut op = match spare {
-                    Some(LogRecord::Op(op)) => op,
-                    _ => empty_op(),
-                };
-                op.block = self.varint()?;
-                op.trx_index = self.varint_u32("trx_index")?;
-                op.op_index = self.varint_u32("op_index")?;
-                self.string_into(&mut op.trx_id)?;
-                self.string_into(&mut op.timestamp)?;
-                self.string_into(&mut op.name)?;
-                self.list_into(&mut op.required_auths)?;
-                self.list_into(&mut op.required_posting_auths)?;
-                self.string_into(&mut op.json)?;
+                let mut op = spares.op();
+                // Every field is named, so that a new one breaks the build
+                // here instead of keeping a reused record's value.
+                let TokenOp {
+                    block,
+                    trx_index,
+                    op_index,
+                    trx_id,
+                    timestamp,
+                    name,
+                    required_auths,
+                    required_posting_auths,
+                    json,
+                } = &mut op;
+                *block = self.varint()?;
+                *trx_index = self.varint_u32("trx_index")?;
+                *op_index = self.varint_u32("op_index")?;
+                self.string_into(trx_id)?;
+                self.string_into(timestamp)?;
+                self.string_into(name)?;
+                self.list_into(required_auths)?;
+                self.list_into(required_posting_auths)?;
+                self.string_into(json)?;
                 Ok(LogRecord::Op(op))
             }
             TAG_BLOCK_END => {
-                let mut end = match spare {
-                    Some(LogRecord::BlockEnd(end)) => end,
-                    _ => BlockRef {
-                        num: 0,
-                        id: String::new(),
-                        timestamp: String::new(),
-                    },
-                };
-                end.num = self.varint()?;
-                self.string_into(&mut end.id)?;
-                self.string_into(&mut end.timestamp)?;
+                let mut end = spares.end();
+                let BlockRef { num, id, timestamp } = &mut end;
+                *num = self.varint()?;
+                self.string_into(id)?;
+                self.string_into(timestamp)?;
                 Ok(LogRecord::BlockEnd(end))
             }
             tag => Err(DecodeError(format!(
@@ -221,9 +226,10 @@ impl<'a> RecordDecoder<'a> {
 }
 
 /// Capacity a reused string keeps whatever it holds next; above it, a
-/// string more than twice as large as its new text is replaced, so that a
-/// rare long `json` does not leave every reused record holding that much.
-const KEEP_CAPACITY: usize = 1024;
+/// string more than twice as large as its new text is replaced. Most
+/// fields are far shorter; this keeps a rare long `json` from leaving
+/// every reused record holding that much.
+const KEEP_CAPACITY: usize = 256;
 
 /// Puts `text` in `out`, reusing `out`'s allocation when it is not much
 /// larger than needed.
@@ -233,21 +239,6 @@ fn refill(out: &mut String, text: &str) {
     } else {
         out.clear();
         out.push_str(text);
-    }
-}
-
-/// An operation with nothing in it, for [`RecordDecoder::next_record_reusing`] to fill.
-fn empty_op() -> TokenOp {
-    TokenOp {
-        block: 0,
-        trx_index: 0,
-        op_index: 0,
-        trx_id: String::new(),
-        timestamp: String::new(),
-        name: String::new(),
-        required_auths: Vec::new(),
-        required_posting_auths: Vec::new(),
-        json: String::new(),
     }
 }
 
@@ -334,10 +325,12 @@ mod tests {
             for r in &records {
                 encode_record(r, &mut bytes);
             }
+            let mut kept = Spares::default();
+            kept.keep(std::mem::take(&mut spares));
             let mut d = RecordDecoder::new(&bytes);
             let mut decoded = Vec::new();
             while !d.is_empty() {
-                decoded.push(d.next_record_reusing(spares.pop()));
+                decoded.push(d.next_record_reusing(&mut kept));
             }
             let expected: Vec<Result<LogRecord, DecodeError>> = records.into_iter().map(Ok).collect();
             prop_assert_eq!(decoded, expected);

@@ -24,6 +24,7 @@
 
 use crate::block::BlockNum;
 use crate::log::codec::{encode_record, RecordDecoder};
+use crate::log::spares::Spares;
 use crate::log::LogRecord;
 
 /// Magic bytes that start every frame.
@@ -197,14 +198,14 @@ pub(super) fn encode_frame(
 /// Checks the frame checksum and decodes every record of a frame whose
 /// header was already parsed. `header_bytes`, `payload` and `trailer` are
 /// the frame's three parts as read from disk. Records are decoded into
-/// those taken from the end of `spare` while it has any. Errors are worded
-/// for an operator; the caller adds file and offset.
+/// those `spares` holds while it has any. Errors are worded for an
+/// operator; the caller adds file and offset.
 pub(super) fn decode_frame(
     header: &FrameHeader,
     header_bytes: &[u8; HEADER_LEN],
     payload: &[u8],
     trailer: [u8; TRAILER_LEN],
-    spare: &mut Vec<LogRecord>,
+    spares: &mut Spares,
 ) -> Result<Vec<LogRecord>, String> {
     let stored = u32::from_le_bytes(trailer);
     let computed = frame_crc(header_bytes, payload);
@@ -227,7 +228,7 @@ pub(super) fn decode_frame(
     let mut previous_block = header.first_block;
     for i in 0..header.count {
         let record = decoder
-            .next_record_reusing(spare.pop())
+            .next_record_reusing(spares)
             .map_err(|e| format!("record {i} of the frame does not decode: {}", e.0))?;
         let block = record.block();
         if block < previous_block || block > header.last_block {
@@ -301,7 +302,7 @@ mod tests {
         assert_eq!(header.end_record(), 10);
         assert_eq!((header.first_block, header.last_block), (5, 9));
         assert_eq!(
-            decode_frame(&header, &h, payload, t, &mut Vec::new()),
+            decode_frame(&header, &h, payload, t, &mut Spares::default()),
             Ok(records)
         );
     }
@@ -317,7 +318,7 @@ mod tests {
                 let ok = match parse_header(&h) {
                     Ok(parsed) => {
                         parsed == header
-                            && decode_frame(&parsed, &h, payload, t, &mut Vec::new()).is_ok()
+                            && decode_frame(&parsed, &h, payload, t, &mut Spares::default()).is_ok()
                     }
                     Err(_) => false,
                 };

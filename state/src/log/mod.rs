@@ -21,6 +21,7 @@ mod index;
 mod reader;
 mod recover;
 mod segment;
+mod spares;
 mod truncate;
 
 use std::fs::File;

@@ -8,6 +8,7 @@ use crate::block::BlockNum;
 use crate::error::StateError;
 use crate::log::frame::{self, FrameHeader, HEADER_LEN, TRAILER_LEN};
 use crate::log::segment::Segment;
+use crate::log::spares::Spares;
 use crate::log::LogRecord;
 
 /// Walks frames from a given frame to a given record count, across segments.
@@ -157,13 +158,13 @@ impl FrameCursor {
 
     /// Checks the pending frame's checksum and decodes its records.
     pub(super) fn read_records(&mut self) -> Result<Vec<LogRecord>, StateError> {
-        self.read_records_reusing(&mut Vec::new())
+        self.read_records_reusing(&mut Spares::default())
     }
 
-    /// [`Self::read_records`], decoding into records taken from `spare`.
+    /// [`Self::read_records`], decoding into records taken from `spares`.
     pub(super) fn read_records_reusing(
         &mut self,
-        spare: &mut Vec<LogRecord>,
+        spares: &mut Spares,
     ) -> Result<Vec<LogRecord>, StateError> {
         let Some((header, header_bytes)) = self.pending.take() else {
             return Ok(Vec::new());
@@ -178,7 +179,7 @@ impl FrameCursor {
             .read_exact(&mut payload)
             .and_then(|()| reader.read_exact(&mut trailer))
             .map_err(|e| StateError::io(&path, e))?;
-        let records = frame::decode_frame(&header, &header_bytes, &payload, trailer, spare)
+        let records = frame::decode_frame(&header, &header_bytes, &payload, trailer, spares)
             .map_err(|why| self.corrupt(why))?;
         self.offset += header.frame_len();
         self.next_record = header.end_record();
@@ -207,19 +208,15 @@ pub struct LogReader {
     start: Start,
     buffered: std::vec::IntoIter<LogRecord>,
     /// Records given back with [`LogReader::recycle`], decoded into next.
-    spare: Vec<LogRecord>,
+    spares: Spares,
 }
-
-/// Most records [`LogReader::recycle`] keeps; more are dropped. A replay's
-/// transaction (50,000 records) and its read-ahead fit.
-const MAX_SPARE_RECORDS: usize = 65_536;
 
 impl std::fmt::Debug for LogReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LogReader")
             .field("location", &self.cursor.as_ref().map(FrameCursor::location))
             .field("buffered", &self.buffered.len())
-            .field("spare", &self.spare.len())
+            .field("spares", &self.spares.len())
             .finish()
     }
 }
@@ -231,7 +228,7 @@ impl LogReader {
             cursor: None,
             start: Start::Started,
             buffered: Vec::new().into_iter(),
-            spare: Vec::new(),
+            spares: Spares::default(),
         }
     }
 
@@ -241,7 +238,7 @@ impl LogReader {
             cursor: Some(cursor),
             start: Start::Record(index),
             buffered: Vec::new().into_iter(),
-            spare: Vec::new(),
+            spares: Spares::default(),
         }
     }
 
@@ -251,7 +248,7 @@ impl LogReader {
             cursor: Some(cursor),
             start: Start::Block(block),
             buffered: Vec::new().into_iter(),
-            spare: Vec::new(),
+            spares: Spares::default(),
         }
     }
 
@@ -259,8 +256,7 @@ impl LogReader {
     /// with them: later frames are decoded into their strings instead of
     /// new ones, which saves a long read most of its allocating and freeing.
     pub fn recycle(&mut self, records: Vec<LogRecord>) {
-        let room = MAX_SPARE_RECORDS.saturating_sub(self.spare.len());
-        self.spare.extend(records.into_iter().take(room));
+        self.spares.keep(records);
     }
 
     fn next_frame(&mut self) -> Result<bool, StateError> {
@@ -280,7 +276,7 @@ impl LogReader {
                 cursor.skip_payload()?;
                 continue;
             }
-            let mut records = cursor.read_records_reusing(&mut self.spare)?;
+            let mut records = cursor.read_records_reusing(&mut self.spares)?;
             match self.start {
                 Start::Record(index) => {
                     let skip = usize::try_from(index.saturating_sub(header.first_record))

@@ -74,14 +74,7 @@ mod tests {
         } else {
             LogRecord::Op(TokenOp {
                 block: i as u64,
-                trx_index: 0,
-                op_index: 0,
-                trx_id: String::new(),
-                timestamp: String::new(),
-                name: String::new(),
-                required_auths: Vec::new(),
-                required_posting_auths: Vec::new(),
-                json: String::new(),
+                ..TokenOp::default()
             })
         }
     }

@@ -12,7 +12,8 @@
 //! index. An append fills every page, and then each id that comes later
 //! (the undo window's batches, a live node's blocks) lands on a full page
 //! and splits it. Plain sorted puts split pages in the middle, leaving
-//! them about half full, which is also where random inserts keep a B-tree.
+//! them about half full, with room for those ids (random inserts keep a
+//! B-tree about two thirds full).
 //! Measured with `honeygraph bench --only 3` (BENCHMARKS.md, run 18): the
 //! replay about 4% faster, and its file 359 MB instead of 375 MB.
 
