@@ -3,7 +3,9 @@
 //! Hand-written rather than derived so that the on-disk format cannot change
 //! behind our back: the encoder destructures every struct exhaustively, so a
 //! new field in [`TokenOp`] or [`BlockRef`] breaks the build here and forces a
-//! conscious format-version bump instead of silently unreadable logs.
+//! conscious format-version bump instead of silently unreadable logs. The
+//! decoder, which fills records given back for reuse, names every field the
+//! same way, so that such a field cannot keep a reused record's value.
 //!
 //! Layout (integers are unsigned LEB128 varints, strings are a varint byte
 //! length followed by UTF-8 bytes, lists are a varint count then items):
@@ -97,8 +99,7 @@ impl<'a> RecordDecoder<'a> {
         match self.byte()? {
             TAG_OP => {
                 let mut op = spares.op();
-                // Every field is named, so that a new one breaks the build
-                // here instead of keeping a reused record's value.
+                // Every field named: see the module's doc.
                 let TokenOp {
                     block,
                     trx_index,
