@@ -90,8 +90,8 @@ fn a_reader_given_its_records_back_reads_the_same_records() {
         op.json = "x".repeat(100_000);
         op.trx_id = "y".repeat(5_000);
     }
-    // Records are taken from the end; some land on block ends, whose
-    // records then replace them.
+    // Operations and block ends are kept apart, each taken from the end
+    // of its own kind: the bulky operations are reused first.
     let mut given = vec![op(2, 0), end(7)];
     given.extend(std::iter::repeat_n(bulky, 6));
     given.push(end(8));
