@@ -20,7 +20,7 @@ pub(crate) const HISTORY_ACCOUNTS: u64 = 1000;
 pub(crate) const OPS_PER_BLOCK: u64 = 10;
 
 /// Blocks per `apply_batch` call while building.
-const BATCH_BLOCKS: u64 = 1000;
+pub(crate) const BATCH_BLOCKS: u64 = 1000;
 
 /// First block of a history token.
 pub(crate) const HISTORY_START: u64 = 90_000_000;

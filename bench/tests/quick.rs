@@ -30,8 +30,10 @@ fn quick_bench_measures_every_figure() {
             "figure {id} has no ratio to its baseline"
         );
     }
-    // The rollback figure covers three history sizes, the RSS one two lengths.
-    assert_eq!(report.figure(4).unwrap().details.len(), 3);
+    // The rollback figure covers three history sizes and how they compare.
+    let rollback = report.figure(4).unwrap();
+    assert_eq!(rollback.details.len(), 4, "{rollback}");
+    assert!(rollback.details[3].contains("the fastest's"), "{rollback}");
     // Everything the bench wrote was thrown away.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }

@@ -18,9 +18,12 @@ pub enum CrashPoint {
     RollbackAfterDestroy,
     /// Rollback: the log is truncated.
     RollbackAfterTruncate,
-    /// Rollback: the checkpoint is restored into the live state.
+    /// Rollback: the checkpoint is restored into the live state, or the
+    /// undo journal's rewind is committed.
     RollbackAfterRestore,
-    /// Rollback: part of the log is re-applied.
+    /// Rollback: part of the log is re-applied on a checkpoint; with the
+    /// undo journal, whose rewind is one transaction, a crash inside it
+    /// leaves what was there before it.
     RollbackMidReapply,
     /// Replay: the new projection is built but not swapped in.
     ReplayBeforeSwap,

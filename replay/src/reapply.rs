@@ -242,3 +242,29 @@ pub(crate) fn boundary_at_or_below(
     }
     Ok(found)
 }
+
+/// [`boundary_at_or_below`], also returning the records `[from, boundary)`:
+/// for a rollback with the undo journal, which re-applies them. `from` is a
+/// frame start below the block, so they are at most about a frame and a
+/// block.
+pub(crate) fn records_to_boundary(
+    log: &EventLog,
+    from: u64,
+    block: u64,
+) -> Result<(u64, Vec<LogRecord>), ReplayError> {
+    let mut records = Vec::new();
+    let mut kept = 0;
+    for record in log.read_from_record(from)? {
+        let record = record?;
+        if record.block() > block {
+            break;
+        }
+        let ends_block = matches!(record, LogRecord::BlockEnd(_));
+        records.push(record);
+        if ends_block {
+            kept = records.len();
+        }
+    }
+    records.truncate(kept);
+    Ok((from + kept as u64, records))
+}

@@ -1,13 +1,14 @@
 //! Rollback to a block: cut the log after it, then bring the projection
 //! back to it. Two ways, the first that applies:
 //!
-//! - the undo journal ([`Projection::unwind_to`]): undo the frames above
-//!   the block in one LMDB transaction and re-apply the few log records
-//!   between the frame start it lands on and the block (a frame covers
-//!   about [`state::projection::FRAME_RECORDS`] records, however long the
-//!   batch was). The cost follows what the undone blocks changed, never
-//!   the token's history; it reaches
-//!   back [`state::projection::DEFAULT_UNDO_BLOCKS`] blocks;
+//! - the undo journal ([`Projection::rewind`]): undo the frames above
+//!   the block and re-apply the few log records between the frame start
+//!   it lands on and the block, both in one LMDB transaction on the open
+//!   environment (a frame ends at each block end a batch has, see
+//!   [`state::projection::FRAME_RECORDS`], so there is often nothing to
+//!   re-apply). The cost follows what the undone blocks changed, never the
+//!   token's history; it reaches back
+//!   [`state::projection::DEFAULT_UNDO_BLOCKS`] blocks;
 //! - a checkpoint: restore the newest checkpoint at or below the block
 //!   (genesis when there is none) and re-apply the log up to it.
 //!   [`RollbackSource::Checkpoint`] asks for this one even within the
@@ -31,7 +32,7 @@ use crate::checkpoint::{check_fits_log, check_restored};
 use crate::crash::CrashPoint;
 use crate::error::ReplayError;
 use crate::fsutil;
-use crate::reapply::{boundary_at_or_below, reapply, Stop};
+use crate::reapply::{boundary_at_or_below, reapply, records_to_boundary, Stop};
 use crate::runtime::{Ctx, TokenRuntime, Writer};
 
 const MARKER: &str = "rollback.pending";
@@ -132,7 +133,10 @@ impl TokenRuntime {
             });
         }
         let before = self.begin_swap();
-        let result = self.rollback_closed(&mut w, &config, block, source);
+        let result = match source {
+            RollbackSource::Auto => self.rollback_open(&mut w, &config, block),
+            RollbackSource::Checkpoint => self.rollback_closed(&mut w, &config, block, source),
+        };
         if result.is_ok() {
             if let Some(p) = &w.projection {
                 self.entry.set_projection(p.clone());
@@ -151,6 +155,55 @@ impl TokenRuntime {
             );
         }
         result
+    }
+
+    /// The rollback with the projection's environment kept open for the
+    /// undo journal; it is closed only when a checkpoint has to serve.
+    fn rollback_open(
+        &self,
+        w: &mut Writer,
+        config: &TokenConfig,
+        block: u64,
+    ) -> Result<RollbackReport, ReplayError> {
+        // Readers get 503 while it changes; the writer's clone keeps the
+        // environment open (closing a large map costs milliseconds).
+        drop(self.entry.take_projection());
+        let result = self.rollback_in_place(w, config, block);
+        if result.is_err() {
+            // The next writer call finishes the rollback from its marker,
+            // which it does only with the environment closed.
+            if let Err(e) = self.close_projection(w) {
+                warn!(token = %self.ctx.symbol, error = %e, "could not close the projection after a failed rollback");
+            }
+        }
+        result
+    }
+
+    fn rollback_in_place(
+        &self,
+        w: &mut Writer,
+        config: &TokenConfig,
+        block: u64,
+    ) -> Result<RollbackReport, ReplayError> {
+        let ctx = &self.ctx;
+        let Some(projection) = w.projection.clone() else {
+            // Not reached: the caller opened it. Closed, it takes the usual way.
+            return self.rollback_closed(w, config, block, RollbackSource::Auto);
+        };
+        mark_pending(ctx, block, RollbackSource::Auto)?;
+        ctx.crash.check(CrashPoint::RollbackAfterMarker)?;
+        let (checkpoints, destroyed) = destroy_above(ctx, block)?;
+        w.newest_checkpoint = checkpoints.last().map(|c| c.block);
+        let report = match by_journal(ctx, w, &projection, block, &destroyed)? {
+            Some(report) => report,
+            None => {
+                drop(projection);
+                self.close_projection(w)?;
+                from_checkpoint(ctx, w, config, block, checkpoints, destroyed)?
+            }
+        };
+        clear_pending(ctx)?;
+        Ok(report)
     }
 
     fn rollback_closed(
@@ -207,21 +260,56 @@ pub(crate) fn run(
     target: u64,
     source: RollbackSource,
 ) -> Result<RollbackReport, ReplayError> {
+    let (checkpoints, destroyed) = destroy_above(ctx, target)?;
+    if source == RollbackSource::Auto {
+        w.newest_checkpoint = checkpoints.last().map(|c| c.block);
+        let state_dir = &ctx.layout.state_dir;
+        match Projection::open(state_dir, config) {
+            // Left by an earlier build (a rollback it did not finish): its
+            // journal is of another layout, so a checkpoint or genesis serves.
+            Err(state::StateError::Outdated { .. }) => ctx.wait_closed(state_dir)?,
+            opened => {
+                let projection = opened?;
+                if let Some(report) = by_journal(ctx, w, &projection, target, &destroyed)? {
+                    return Ok(report);
+                }
+                drop(projection);
+                ctx.wait_closed(state_dir)?;
+            }
+        }
+    }
+    from_checkpoint(ctx, w, config, target, checkpoints, destroyed)
+}
+
+/// Destroys the checkpoints above `target`, which describe blocks the log
+/// is about to lose; returns the ones left (oldest first) and the names
+/// destroyed.
+fn destroy_above(
+    ctx: &Ctx,
+    target: u64,
+) -> Result<(Vec<crate::CheckpointInfo>, Vec<String>), ReplayError> {
     let mut checkpoints = ctx.store.list()?;
     let mut destroyed = Vec::new();
-    // Checkpoints above the target describe blocks the log is about to lose.
     for c in checkpoints.iter().rev().filter(|c| c.block > target) {
         ctx.store.destroy(&c.name)?;
         destroyed.push(c.name.clone());
     }
     checkpoints.retain(|c| c.block <= target);
     ctx.crash.check(CrashPoint::RollbackAfterDestroy)?;
-    if source == RollbackSource::Auto {
-        w.newest_checkpoint = checkpoints.last().map(|c| c.block);
-        if let Some(report) = by_journal(ctx, w, config, target, &destroyed)? {
-            return Ok(report);
-        }
-    }
+    Ok((checkpoints, destroyed))
+}
+
+/// The rollback from the newest checkpoint at or below `target` that fits
+/// the log (genesis when there is none), with the projection's environment
+/// closed.
+fn from_checkpoint(
+    ctx: &Ctx,
+    w: &mut Writer,
+    config: &TokenConfig,
+    target: u64,
+    mut checkpoints: Vec<crate::CheckpointInfo>,
+    mut destroyed: Vec<String>,
+) -> Result<RollbackReport, ReplayError> {
     let mut base = None;
     while let Some(c) = checkpoints.pop() {
         match check_fits_log(&ctx.symbol, &w.log, &c) {
@@ -281,55 +369,48 @@ pub(crate) fn run(
     })
 }
 
-/// The rollback with the undo journal, if it reaches `target`; `None` (with
-/// the projection closed again) when the journal cannot serve it. Safe to
-/// run again after a crash at any step: the log is cut first, and the
-/// projection, ahead of the log or not, is unwound to the cut.
+/// The rollback with the undo journal, if it reaches `target`; `None`, with
+/// the projection as it was, when the journal cannot serve it. Safe to run
+/// again after a crash at any step: the log is cut first, and the
+/// projection, ahead of the log or not, is rewound to the cut in one
+/// transaction.
 fn by_journal(
     ctx: &Ctx,
     w: &mut Writer,
-    config: &TokenConfig,
+    projection: &Projection,
     target: u64,
     destroyed: &[String],
 ) -> Result<Option<RollbackReport>, ReplayError> {
-    let state_dir = &ctx.layout.state_dir;
-    let projection = match Projection::open(state_dir, config) {
-        // Left by an earlier build (a rollback it did not finish): its
-        // journal is of another layout, so a checkpoint or genesis serves.
-        Err(state::StateError::Outdated { .. }) => {
-            ctx.wait_closed(state_dir)?;
-            return Ok(None);
-        }
-        opened => opened?,
-    };
     let plan = match projection.unwind_base(target)? {
         Some(base) if base <= w.log.position().records => Some(base),
         _ => None,
     };
     let Some(base) = plan else {
-        drop(projection);
-        ctx.wait_closed(state_dir)?;
         return Ok(None);
     };
-    let (end, _) = boundary_at_or_below(&w.log, base, target)?;
+    let (end, records) = records_to_boundary(&w.log, base, target)?;
     if end < w.log.position().records {
         w.log.truncate_to_records(end)?;
     }
     ctx.crash.check(CrashPoint::RollbackAfterTruncate)?;
-    let Some(landed) = projection.unwind_to(end)? else {
+    // The rewind is one transaction: a crash in it leaves the projection
+    // as it was after the cut, so that is where this crash point stops.
+    ctx.crash.check(CrashPoint::RollbackMidReapply)?;
+    let Some(landed) = projection.rewind(&records, base, end)? else {
         warn!(token = %ctx.symbol, target, "the undo journal fell short: restoring a checkpoint instead");
-        drop(projection);
-        ctx.wait_closed(state_dir)?;
         return Ok(None);
     };
     ctx.crash.check(CrashPoint::RollbackAfterRestore)?;
-    let (reapplied, meta) = finish(ctx, w, projection, landed, end)?;
+    // The marker goes next: what it protected must be on disk first.
+    fsutil::sync_file(&ctx.data_file())?;
+    let meta = projection.meta()?;
+    w.projection = Some(projection.clone());
     Ok(Some(RollbackReport {
         block: meta.cursor,
         state_hash: meta.state_hash,
         via: RollbackVia::Journal,
         checkpoint: None,
-        reapplied,
+        reapplied: end - landed,
         log_records: end,
         destroyed: destroyed.to_vec(),
     }))

@@ -58,12 +58,32 @@ proptest! {
         prop_assert_eq!(p.unwind_to(*target).expect("unwinds"), Some(*target));
         prop_assert_eq!(&picture(&p), expected);
 
-        // Anywhere at or below it: the boundary at or below, then the log again.
+        // Anywhere at or below it: the frame start at or below (a batch
+        // boundary, or a block end inside a batch), then the log again.
         let t = cut.index(*target as usize + 1) as u64;
         let landed = p.unwind_to(t).expect("unwinds").expect("reaches");
-        let boundary = pictures.iter().rev().find(|(at, _)| *at <= t).expect("genesis");
-        prop_assert_eq!(landed, boundary.0);
-        prop_assert_eq!(&picture(&p), &boundary.1);
+        let block_ends = records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r, LogRecord::BlockEnd(_)))
+            .map(|(i, _)| i as u64 + 1);
+        let frame_start = pictures
+            .iter()
+            .map(|(at, _)| *at)
+            .chain(block_ends)
+            .filter(|at| *at <= t)
+            .max()
+            .expect("genesis");
+        prop_assert_eq!(landed, frame_start);
+        match pictures.iter().find(|(at, _)| *at == landed) {
+            Some((_, at_boundary)) => prop_assert_eq!(&picture(&p), at_boundary),
+            None => {
+                let fresh_dir = tempfile::tempdir().expect("tempdir");
+                let fresh = open(fresh_dir.path(), 1_000_000, None);
+                fresh.apply(&records[..landed as usize], landed).expect("applies");
+                prop_assert_eq!(picture(&p), picture(&fresh));
+            }
+        }
 
         // Applying the rest of the log again gives the same final projection
         // (the batches differ; what is stored does not depend on them).
@@ -139,6 +159,74 @@ proptest! {
                 let block = expected.meta.cursor.as_ref().map_or(0, |c| c.num);
                 prop_assert!(block < horizon, "refused block {} above the horizon {}", block, horizon);
                 prop_assert_eq!(picture(&p), before);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// A rollback's rewind (unwind and re-apply in one transaction) leaves
+    /// the projection, and the journal it goes on with, as the unwind and
+    /// the apply one after the other do; a rewind that cannot serve changes
+    /// nothing.
+    #[test]
+    fn rewinding_in_one_transaction_equals_unwinding_then_applying(
+        steps in steps(70),
+        points in prop::collection::vec(any::<usize>(), 0..8),
+        pick in any::<prop::sample::Index>(),
+        earlier in any::<prop::sample::Index>(),
+    ) {
+        let records = records(&steps);
+        let ends: Vec<(u64, u64)> = records
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| match r {
+                LogRecord::BlockEnd(end) => Some((end.num, i as u64 + 1)),
+                _ => None,
+            })
+            .collect();
+        prop_assume!(!ends.is_empty());
+        let (two_steps_dir, one_txn_dir) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+        let two_steps = open(two_steps_dir.path(), 1_000_000, None);
+        let one_txn = open(one_txn_dir.path(), 1_000_000, None);
+        let pictures = apply_recording(&two_steps, &records, &points);
+        apply_recording(&one_txn, &records, &points);
+
+        let (block, end) = ends[pick.index(ends.len())];
+        let base = one_txn.unwind_base(block).expect("plans").expect("the journal reaches");
+        prop_assert!(base <= end);
+        let (b, e) = (base as usize, end as usize);
+        let landed = two_steps.unwind_to(end).expect("unwinds").expect("reaches");
+        prop_assert!(base <= landed && landed <= end);
+        if landed < end {
+            two_steps.apply(&records[landed as usize..e], end).expect("re-applies");
+            // Records that start above the landing cannot serve.
+            let before = picture(&one_txn);
+            let l = landed as usize;
+            prop_assert_eq!(one_txn.rewind(&records[l + 1..e], landed + 1, end).expect("answers"), None);
+            prop_assert_eq!(picture(&one_txn), before);
+        }
+        // Records that do not reach the position asked for are refused.
+        let before = picture(&one_txn);
+        let short = one_txn.rewind(&records[b..e], base, end + 1);
+        prop_assert!(matches!(short, Err(state::StateError::InvalidArgument(_))), "{:?}", short);
+        prop_assert_eq!(picture(&one_txn), before);
+
+        let rewound = one_txn.rewind(&records[b..e], base, end).expect("rewinds");
+        prop_assert_eq!(rewound, Some(landed));
+        prop_assert_eq!(picture(&one_txn), picture(&two_steps));
+
+        // The frames the rewind wrote undo like the ones the apply wrote.
+        let (at, expected) = &pictures[earlier.index(pictures.len())];
+        if *at <= end {
+            let a = two_steps.unwind_to(*at).expect("unwinds");
+            let b = one_txn.unwind_to(*at).expect("unwinds");
+            prop_assert_eq!(a, b);
+            prop_assert_eq!(picture(&one_txn), picture(&two_steps));
+            if a == Some(*at) {
+                prop_assert_eq!(&picture(&one_txn), expected);
             }
         }
     }

@@ -12,15 +12,19 @@ use crate::error::StateError;
 use crate::log::LogRecord;
 use crate::projection::Undo;
 
-/// About how many log records one undo frame covers: a recorded batch is
-/// cut into frames at the first block end past this many records.
-pub const FRAME_RECORDS: usize = 256;
+/// How many log records one undo frame covers at least: a recorded batch
+/// is cut into frames at the first block end past this many records. At 1
+/// every block end cuts, so a rollback into a batch lands on its block and
+/// re-applies nothing; more frames cost a replay no measurable time (run 19
+/// in BENCHMARKS.md), while frames of 256 records made a 20-block rollback
+/// on a 5M-operation token re-apply 220 records and take half as long again.
+pub const FRAME_RECORDS: usize = 1;
 
 /// `records` cut after the first `BlockEnd` past each [`FRAME_RECORDS`]
 /// records; the last stretch holds what follows the last cut. Never
 /// empty, and the stretches put together are `records`.
 pub(crate) fn frame_stretches(records: &[LogRecord]) -> Vec<&[LogRecord]> {
-    let mut stretches = Vec::with_capacity(records.len() / FRAME_RECORDS + 1);
+    let mut stretches = Vec::new();
     let mut start = 0;
     for (i, record) in records.iter().enumerate() {
         let ends_block = matches!(record, LogRecord::BlockEnd(_));

@@ -3,8 +3,8 @@
 //! time proportional to the changes undone, never to the token's history
 //! (reth's `unwind`, ord's savepoints).
 //!
-//! Every `apply` writes one *frame* per stretch of about
-//! [`FRAME_RECORDS`](super::FRAME_RECORDS) log records (see
+//! Every `apply` writes one *frame* per block it ends, or per stretch of
+//! at least [`FRAME_RECORDS`](super::FRAME_RECORDS) log records (see
 //! `frame_stretches`), in the same write transaction as its effects,
 //! under `frame BE || seq BE` in the `journal` database:
 //!

@@ -411,18 +411,35 @@ impl Projection {
     /// window would keep anyway: their frames would only be written to be
     /// pruned.
     ///
-    /// A recorded batch longer than [`FRAME_RECORDS`] gets a frame per
-    /// stretch of about that many records, cut at its block ends (all in
-    /// its one transaction), so a rollback into it undoes and re-applies
-    /// one stretch, not the whole batch.
+    /// A recorded batch with several block ends gets a frame per stretch
+    /// of at least [`FRAME_RECORDS`] records, cut at its block ends (all in
+    /// its one transaction): one per block, so a rollback into it undoes
+    /// only the blocks above its target, not the whole batch.
     pub fn apply_with(
         &self,
         records: &[LogRecord],
         log_records_after: u64,
         undo: Undo,
     ) -> Result<ApplySummary, StateError> {
-        let config = &self.inner.config;
         let (mut wtxn, mut stored) = self.begin_batch()?;
+        let summary =
+            self.apply_frames(&mut wtxn, &mut stored, records, log_records_after, undo)?;
+        self.end_batch(wtxn, stored, log_records_after)?;
+        Ok(summary)
+    }
+
+    /// Applies `records` in `wtxn`, in frames cut at its block ends
+    /// ([`FRAME_RECORDS`]) when the batch is recorded; `stored` ends up at `log_records_after`
+    /// but is not written.
+    fn apply_frames(
+        &self,
+        wtxn: &mut RwTxn<'_>,
+        stored: &mut StoredMeta,
+        records: &[LogRecord],
+        log_records_after: u64,
+        undo: Undo,
+    ) -> Result<ApplySummary, StateError> {
+        let config = &self.inner.config;
         let stretches = batch_frames(
             records,
             &stored.books,
@@ -432,14 +449,13 @@ impl Projection {
         )?;
         let mut summary = ApplySummary::default();
         for stretch in stretches {
-            let done = self.write_frame(&mut wtxn, &mut stored, undo, |ledger, books| {
+            let done = self.write_frame(wtxn, stored, undo, |ledger, books| {
                 apply_records(ledger, books, config, stretch)
             })?;
             summary.add(&done);
             // The next frame's header says where this one ends.
             stored.log_records = stored.log_records.saturating_add(stretch.len() as u64);
         }
-        self.end_batch(wtxn, stored, log_records_after)?;
         Ok(summary)
     }
 
@@ -562,8 +578,9 @@ impl Projection {
 
     /// Undoes applied batches, newest first, in one write transaction,
     /// until the projection stands at log position `log_records` or just
-    /// below it (where the undo frame containing that position began, at
-    /// most about [`FRAME_RECORDS`] records below). Returns
+    /// below it (where the undo frame containing that position began: at a
+    /// block end, the position itself, unless a batch ended no block there).
+    /// Returns
     /// the log position it now stands at, for the caller to re-apply the log
     /// from there up to `log_records`. A projection already at or below
     /// `log_records` is left alone. `None`, with nothing changed, when the
@@ -589,6 +606,74 @@ impl Projection {
         meta::store(&mut wtxn, &inner.dbs, &inner.path, &unwound)?;
         wtxn.commit().map_err(|e| self.lmdb(e))?;
         Ok(Some(unwound.log_records))
+    }
+
+    /// [`Projection::unwind_to`] `log_records_after`, then
+    /// [`Projection::apply`] of the records from where the unwind lands up
+    /// to it, all in one write transaction: a rollback with the undo
+    /// journal. The pages the unwind dirtied are mostly the ones the
+    /// re-apply writes again, so one commit writes and syncs them once.
+    ///
+    /// `records` are the log records `[records_from, log_records_after)`,
+    /// where `records_from` is a frame start at or below the landing
+    /// ([`Projection::unwind_base`]). Returns the log position the unwind
+    /// landed at (the records re-applied are the ones above it). `None`,
+    /// with nothing changed, when the journal does not reach back far
+    /// enough or the unwind would land below `records_from`. A projection
+    /// already at or below `log_records_after` is not unwound, only brought
+    /// up to it.
+    pub fn rewind(
+        &self,
+        records: &[LogRecord],
+        records_from: u64,
+        log_records_after: u64,
+    ) -> Result<Option<u64>, StateError> {
+        let covered = records_from.checked_add(records.len() as u64);
+        if covered != Some(log_records_after) {
+            return Err(StateError::InvalidArgument(format!(
+                "{} records from log position {records_from} do not end at {log_records_after}",
+                records.len()
+            )));
+        }
+        let inner = &*self.inner;
+        let (mut wtxn, stored) = self.begin_batch()?;
+        let mut landed = if stored.log_records > log_records_after {
+            match journal::unwind(
+                &mut wtxn,
+                &inner.dbs,
+                &inner.path,
+                stored,
+                log_records_after,
+            )? {
+                Some(unwound) => unwound,
+                None => {
+                    wtxn.abort();
+                    return Ok(None);
+                }
+            }
+        } else {
+            stored
+        };
+        let Some(skip) = landed.log_records.checked_sub(records_from) else {
+            wtxn.abort();
+            return Ok(None);
+        };
+        let from = landed.log_records;
+        let rest = usize::try_from(skip)
+            .ok()
+            .and_then(|skip| records.get(skip..))
+            .unwrap_or_default();
+        if !rest.is_empty() {
+            self.apply_frames(
+                &mut wtxn,
+                &mut landed,
+                rest,
+                log_records_after,
+                Undo::Record,
+            )?;
+        }
+        self.end_batch(wtxn, landed, log_records_after)?;
+        Ok(Some(from))
     }
 
     /// Every key and value of every database but the bookkeeping and the
