@@ -106,8 +106,9 @@ impl Ctx {
         config: &TokenConfig,
     ) -> Result<Projection, ReplayError> {
         if w.projection.is_none() {
-            // A rollback keeps the projection closed until it is done, so a
-            // marker can only be pending while it is closed.
+            // A rollback holds the writer until it has removed its marker,
+            // or closed the projection after a failure, so a marker can only
+            // be pending while the projection is closed.
             if let Some((target, source)) = rollback::pending_target(self)? {
                 warn!(token = %self.symbol, target, "finishing a rollback that was interrupted");
                 rollback::run(self, w, config, target, source)?;
