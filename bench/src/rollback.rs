@@ -74,6 +74,11 @@ fn one(dir: &Path, ops: u64) -> Result<(f64, String), BenchError> {
         0 => history::BATCH_BLOCKS.min(distance),
         rest => rest,
     };
+    if last_batch < DEPTH {
+        return Err(BenchError::Check(format!(
+            "a history of {ops} ops ends with a batch of {last_batch} blocks, shorter than the {DEPTH}-block rollback"
+        )));
+    }
     let cursor = crate::tokens::cursor(&runtime)?;
     for round in 0..ROLLBACKS {
         if round > 0 {

@@ -168,15 +168,19 @@ impl TokenRuntime {
         // Readers get 503 while it changes; the writer's clone keeps the
         // environment open (closing a large map costs milliseconds).
         drop(self.entry.take_projection());
-        let result = self.rollback_in_place(w, config, block);
-        if result.is_err() {
+        // A panic (the writer's lock survives it) must leave the projection
+        // closed too, or the next call would not see the pending marker.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.rollback_in_place(w, config, block)
+        }));
+        if !matches!(outcome, Ok(Ok(_))) {
             // The next writer call finishes the rollback from its marker,
             // which it does only with the environment closed.
             if let Err(e) = self.close_projection(w) {
                 warn!(token = %self.ctx.symbol, error = %e, "could not close the projection after a failed rollback");
             }
         }
-        result
+        outcome.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 
     fn rollback_in_place(
@@ -264,6 +268,8 @@ pub(crate) fn run(
     if source == RollbackSource::Auto {
         w.newest_checkpoint = checkpoints.last().map(|c| c.block);
         let state_dir = &ctx.layout.state_dir;
+        // A reader may still hold the environment a failed rollback left.
+        ctx.wait_closed(state_dir)?;
         match Projection::open(state_dir, config) {
             // Left by an earlier build (a rollback it did not finish): its
             // journal is of another layout, so a checkpoint or genesis serves.

@@ -112,7 +112,11 @@ impl Ctx {
             if let Some((target, source)) = rollback::pending_target(self)? {
                 warn!(token = %self.symbol, target, "finishing a rollback that was interrupted");
                 rollback::run(self, w, config, target, source)?;
-                rollback::clear_pending(self)?;
+                if let Err(e) = rollback::clear_pending(self) {
+                    // Keep the marker's rule: pending only while closed.
+                    w.projection = None;
+                    return Err(e);
+                }
             }
         }
         let projection = match &w.projection {

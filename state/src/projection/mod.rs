@@ -429,8 +429,9 @@ impl Projection {
     }
 
     /// Applies `records` in `wtxn`, in frames cut at its block ends
-    /// ([`FRAME_RECORDS`]) when the batch is recorded; `stored` ends up at `log_records_after`
-    /// but is not written.
+    /// ([`FRAME_RECORDS`]) when the batch is recorded; `stored` is brought
+    /// up to date but not written, and its log position is the caller's to
+    /// set (`end_batch`).
     fn apply_frames(
         &self,
         wtxn: &mut RwTxn<'_>,
