@@ -157,6 +157,12 @@ fn a_refused_batch_leaves_state_cursor_and_position_alone() {
 
 /// A token with many transfers between four accounts over blocks 10..=29.
 fn busy() -> (tempfile::TempDir, Projection, MemLedger) {
+    let (dir, p, mem, _) = busy_until(30);
+    (dir, p, mem)
+}
+
+/// [`busy`] over blocks `10..end`, with its log.
+fn busy_until(end: u64) -> (tempfile::TempDir, Projection, MemLedger, Vec<LogRecord>) {
     let cfg = config_with(
         genesis(&[
             ("alice", 10_000, 0),
@@ -170,7 +176,7 @@ fn busy() -> (tempfile::TempDir, Projection, MemLedger) {
     let mut mem = MemLedger::new(&cfg);
     let mut log = LogBuilder::new();
     let names = ["alice", "bob", "carol", "dave"];
-    for block in 10..30u64 {
+    for block in 10..end {
         log.at(block);
         for i in 0..3u64 {
             let from = names[((block + i) % 3) as usize];
@@ -186,7 +192,7 @@ fn busy() -> (tempfile::TempDir, Projection, MemLedger) {
     let records = log.take();
     apply(&p, &records);
     mem.apply(&records).expect("in order");
-    (dir, p, mem)
+    (dir, p, mem, records)
 }
 
 fn all_pages(p: &Projection, query: TransferQuery) -> Vec<state::projection::Transfer> {
@@ -322,6 +328,96 @@ fn transfers_newest_first_with_every_filter_and_page_size() {
             assert_eq!(got, expected, "{query:?} limit {limit}");
         }
     }
+}
+
+/// The per-account transfer index keeps an account's entries in chunks of
+/// 64: pages, filters and block ranges that start, end or cut across
+/// chunks answer as a scan of every transfer would, and so do an
+/// account's figures as of each block.
+#[test]
+fn accounts_with_hundreds_of_transfers_page_filter_and_travel_in_time_like_a_scan() {
+    let (_dir, p, mem, records) = busy_until(130);
+    let all: Vec<_> = mem.transfers().values().rev().cloned().collect();
+    let count = |name: &str| {
+        all.iter()
+            .filter(|t| t.from == name || t.to == name)
+            .count()
+    };
+    assert!(count("dave") > 64 && count("alice") > 2 * 64);
+    for name in ["alice", "bob", "carol", "dave"] {
+        for (from_block, to_block) in [
+            (None, None),
+            (Some(40), Some(95)),
+            (Some(57), None),
+            (None, Some(64)),
+        ] {
+            let in_range = |t: &state::projection::Transfer| {
+                from_block.is_none_or(|b| t.block >= b) && to_block.is_none_or(|b| t.block <= b)
+            };
+            let queries = [
+                (
+                    TransferQuery {
+                        account: Some(name.into()),
+                        ..Default::default()
+                    },
+                    0,
+                ),
+                (
+                    TransferQuery {
+                        from: Some(name.into()),
+                        ..Default::default()
+                    },
+                    1,
+                ),
+                (
+                    TransferQuery {
+                        to: Some(name.into()),
+                        ..Default::default()
+                    },
+                    2,
+                ),
+            ];
+            for (query, kind) in queries {
+                let expected: Vec<_> = all
+                    .iter()
+                    .filter(|t| in_range(t))
+                    .filter(|t| match kind {
+                        0 => t.from == name || t.to == name,
+                        1 => t.from == name,
+                        _ => t.to == name,
+                    })
+                    .cloned()
+                    .collect();
+                for limit in [1, 7, 64, 65, 1000] {
+                    let query = TransferQuery {
+                        limit,
+                        from_block,
+                        to_block,
+                        ..query.clone()
+                    };
+                    assert_eq!(all_pages(&p, query.clone()), expected, "{query:?}");
+                }
+            }
+        }
+    }
+    // Figures as of every block: a ledger fed the log up to that block.
+    let mut upto = MemLedger::new(p.config());
+    let mut at = 0;
+    for block in 10..130u64 {
+        while at < records.len() && records[at].block() <= block {
+            at += 1;
+        }
+        upto = MemLedger::new(p.config());
+        upto.apply(&records[..at]).expect("in order");
+        for name in ["alice", "dave"] {
+            assert_eq!(
+                p.account_at(name, block).expect("as of"),
+                upto.account_state(name),
+                "{name} as of {block}"
+            );
+        }
+    }
+    assert_eq!(upto.account_state("dave"), mem.account_state("dave"));
 }
 
 #[test]

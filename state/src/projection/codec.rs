@@ -7,7 +7,6 @@
 
 use crate::block::BlockNum;
 use crate::contract::{Outcome, PowerDown};
-use crate::projection::varint;
 use crate::projection::AccountState;
 
 /// Why stored bytes could not be decoded.
@@ -49,7 +48,8 @@ pub(crate) fn decode_transfer_key(key: &[u8]) -> Result<(BlockNum, u32, u32), De
     Ok((reader.u64_be()?, reader.u32_be()?, reader.u32_be()?))
 }
 
-/// `account \0 transfer-key`: the per-account transfer index.
+/// `account \0 transfer-key`: the key of a chunk of the per-account
+/// transfer index, by its first entry (see `transfer_chunks`).
 pub(crate) fn account_transfer_key(out: &mut Vec<u8>, account: &str, transfer_key: &[u8]) {
     out.clear();
     out.extend_from_slice(account.as_bytes());
@@ -57,64 +57,10 @@ pub(crate) fn account_transfer_key(out: &mut Vec<u8>, account: &str, transfer_ke
     out.extend_from_slice(transfer_key);
 }
 
-/// Direction stored first in the value of an account-transfer index entry.
+/// Direction of an entry of the per-account transfer index: the account sent it.
 pub(crate) const SENT: u8 = 1;
-/// See [`SENT`].
+/// The account received it; see [`SENT`].
 pub(crate) const RECEIVED: u8 = 2;
-
-/// Longest account-transfer index value: the direction and four figures.
-const ACCOUNT_TRANSFER_MAX_LEN: usize = 1 + 4 * varint::MAX_LEN;
-
-/// An account-transfer index value: the direction, then the account's
-/// figures right after the transfer (balance, power, granted in, granted
-/// out) as varints; see `varint` for why.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct AccountTransferValue {
-    bytes: [u8; ACCOUNT_TRANSFER_MAX_LEN],
-    len: usize,
-}
-
-impl AccountTransferValue {
-    /// The encoded value.
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
-}
-
-pub(crate) fn encode_account_transfer(direction: u8, state: &AccountState) -> AccountTransferValue {
-    let mut bytes = [0u8; ACCOUNT_TRANSFER_MAX_LEN];
-    bytes[0] = direction;
-    let mut len = 1;
-    for figure in [
-        state.balance,
-        state.power,
-        state.granted_in,
-        state.granted_out,
-    ] {
-        len = varint::put(&mut bytes, len, figure);
-    }
-    AccountTransferValue { bytes, len }
-}
-
-/// The figures of an account-transfer index value.
-pub(crate) fn decode_account_transfer_figures(bytes: &[u8]) -> Result<AccountState, DecodeError> {
-    let [SENT | RECEIVED, figures @ ..] = bytes else {
-        return Err(DecodeError("account transfer entry direction"));
-    };
-    let mut figures = figures;
-    let state = AccountState {
-        balance: varint::take(&mut figures)?,
-        power: varint::take(&mut figures)?,
-        granted_in: varint::take(&mut figures)?,
-        granted_out: varint::take(&mut figures)?,
-    };
-    if !figures.is_empty() {
-        return Err(DecodeError(
-            "account transfer entry runs on past its figures",
-        ));
-    }
-    Ok(state)
-}
 
 /// The account and block of an account-transfer index key.
 pub(crate) fn decode_account_transfer_key(key: &[u8]) -> Result<(&str, BlockNum), DecodeError> {
@@ -539,17 +485,6 @@ mod tests {
             granted_out: 4,
         };
         assert_eq!(decode_account(&encode_account(&state)), Ok(state));
-        for direction in [SENT, RECEIVED] {
-            let value = encode_account_transfer(direction, &state);
-            let bytes = value.as_bytes();
-            assert_eq!(bytes.len(), 1 + 1 + varint::MAX_LEN + 1 + 1);
-            assert_eq!(decode_account_transfer_figures(bytes), Ok(state));
-            assert!(decode_account_transfer_figures(&bytes[..bytes.len() - 1]).is_err());
-            let mut longer = bytes.to_vec();
-            longer.push(0);
-            assert!(decode_account_transfer_figures(&longer).is_err());
-        }
-        assert!(decode_account_transfer_figures(&[3, 0, 0, 0, 0]).is_err());
         let schedule = PowerDown::new(7, 3, 99).expect("fits");
         assert_eq!(
             decode_power_down(&encode_power_down(&schedule)),

@@ -41,6 +41,7 @@ use crate::projection::cursor_puts::CursorPuts;
 use crate::projection::env::{Dbs, Raw};
 use crate::projection::journal::{FrameBuilder, Table};
 use crate::projection::read::Reader;
+use crate::projection::transfer_chunks;
 use crate::projection::{AccountState, RichEntry, RichPage};
 
 /// Version of the history layout; a projection written with another one is
@@ -48,8 +49,10 @@ use crate::projection::{AccountState, RichEntry, RichPage};
 /// entries carry the account's figures, and stand in for the history row
 /// of a block whose last change to the account was a transfer; an applied
 /// `send` has no outcome row, its transfer row stands in for it. Layout 3:
-/// the figures of a per-account transfer entry are varints.
-pub(crate) const HISTORY_LAYOUT: u32 = 3;
+/// the figures of a per-account transfer entry are varints. Layout 4: the
+/// per-account transfer index keeps an account's entries in chunks
+/// (`transfer_chunks`).
+pub(crate) const HISTORY_LAYOUT: u32 = 4;
 
 /// Most accounts a rich list as of a block reads (it holds them all in memory).
 pub const MAX_HISTORICAL_RICHLIST_ACCOUNTS: usize = 100_000;
@@ -426,24 +429,15 @@ impl Reader<'_> {
         name: &str,
         block: BlockNum,
     ) -> Result<Option<(BlockNum, AccountState)>, StateError> {
-        let mut key = Vec::with_capacity(name.len() + 1 + codec::TRANSFER_KEY_LEN);
-        codec::account_transfer_key(
-            &mut key,
+        let target = codec::transfer_key(block, u32::MAX, u32::MAX);
+        let found = transfer_chunks::last_at_or_below(
+            self.txn,
+            self.dbs.account_transfers,
+            self.path,
             name,
-            &codec::transfer_key(block, u32::MAX, u32::MAX),
-        );
-        let Some((found_key, value)) = self.last_at_or_below(self.dbs.account_transfers, &key)?
-        else {
-            return Ok(None);
-        };
-        let (found_name, found_block) = codec::decode_account_transfer_key(found_key)
-            .map_err(|e| corrupt(self.path, "account transfer key", e))?;
-        if found_name != name {
-            return Ok(None);
-        }
-        let state = codec::decode_account_transfer_figures(value)
-            .map_err(|e| corrupt(self.path, "account transfer entry", e))?;
-        Ok(Some((found_block, state)))
+            &target,
+        )?;
+        Ok(found.map(|entry| (entry.block(), entry.state)))
     }
 
     /// The last row (key, value) of `db` at or below `key`.

@@ -15,14 +15,16 @@
 //!
 //! What the entries do not carry is derived from the header: transfers,
 //! outcomes and the per-account transfer index are append-only (their keys
-//! are chain positions after the header's last operation); history rows,
+//! are chain positions after the header's last operation; an account's
+//! index chunks are cut back to the entries up to it, which gives back
+//! the chunks it had, see `transfer_chunks`); history rows,
 //! totals and expiry notes of blocks above the header's last touched block
 //! are new; rich-list entries follow the accounts they are computed from.
 //!
 //! Frames older than [`ProjectionOptions::undo_blocks`](super::ProjectionOptions)
 //! blocks go as new ones come; a rollback further back restores a checkpoint.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::ops::Bound;
 use std::path::Path;
 
@@ -34,6 +36,7 @@ use crate::error::StateError;
 use crate::projection::codec::{self, DecodeError};
 use crate::projection::env::{Dbs, Raw};
 use crate::projection::meta::StoredMeta;
+use crate::projection::transfer_chunks;
 use crate::projection::AccountState;
 
 /// Which database a journal entry restores.
@@ -398,18 +401,18 @@ fn undo_appended(
         Some(last) => (Bound::Excluded(&last[..]), Bound::Unbounded),
         None => (Bound::Unbounded, Bound::Unbounded),
     };
-    let mut index_keys: Vec<Vec<u8>> = Vec::new();
-    let mut key = Vec::with_capacity(64);
+    let mut accounts: BTreeSet<String> = BTreeSet::new();
     for item in dbs.transfers.range(txn, &after).map_err(lmdb)? {
-        let (transfer_key, value) = item.map_err(lmdb)?;
+        let (_, value) = item.map_err(lmdb)?;
         let transfer = codec::decode_transfer(value).map_err(|e| corrupt(path, "transfer", e))?;
         for account in [transfer.from, transfer.to] {
-            codec::account_transfer_key(&mut key, account, transfer_key);
-            index_keys.push(key.clone());
+            if !accounts.contains(account) {
+                accounts.insert(account.to_string());
+            }
         }
     }
-    for index_key in &index_keys {
-        dbs.account_transfers.delete(txn, index_key).map_err(lmdb)?;
+    for account in &accounts {
+        transfer_chunks::truncate_after(txn, dbs.account_transfers, path, account, last.as_ref())?;
     }
     dbs.transfers.delete_range(txn, &after).map_err(lmdb)?;
     dbs.outcomes.delete_range(txn, &after).map_err(lmdb)?;

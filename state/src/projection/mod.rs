@@ -59,6 +59,7 @@ mod read;
 mod recorder;
 mod store;
 mod stored;
+mod transfer_chunks;
 mod varint;
 
 pub use env::{ProjectionOptions, DEFAULT_MAP_SIZE, DEFAULT_UNDO_BLOCKS};

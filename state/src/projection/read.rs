@@ -12,6 +12,7 @@ use crate::account::is_valid_account;
 use crate::error::StateError;
 use crate::projection::codec::{self, DecodeError, TRANSFER_KEY_LEN};
 use crate::projection::env::{Dbs, Raw};
+use crate::projection::transfer_chunks;
 use crate::projection::{OpOutcome, RichEntry, RichPage, Transfer, TransferPage, TransferQuery};
 
 /// The longest page we ever build in memory before trimming; callers cap
@@ -103,11 +104,13 @@ impl Reader<'_> {
                 }
             }
             Some((account, direction)) => {
+                // A chunk that starts below `low` may still hold entries
+                // from `low` on, so the scan starts at the account's first.
                 let mut from_key = Vec::new();
                 let mut to_key = Vec::new();
-                codec::account_transfer_key(&mut from_key, account, &low);
+                from_key.extend_from_slice(account.as_bytes());
+                from_key.push(0);
                 codec::account_transfer_key(&mut to_key, account, &high);
-                let prefix_len = from_key.len() - TRANSFER_KEY_LEN;
                 let range = (Bound::Included(from_key), upper(&to_key));
                 let range = (as_slice(&range.0), as_slice(&range.1));
                 let iter = self
@@ -115,30 +118,52 @@ impl Reader<'_> {
                     .account_transfers
                     .rev_range(self.txn, &range)
                     .map_err(|e| self.lmdb(e))?;
-                for entry in iter {
-                    let (key, dir) = entry.map_err(|e| self.lmdb(e))?;
-                    if direction.is_some_and(|d| dir.first() != Some(&d)) {
-                        continue;
+                let mut chunk = Vec::with_capacity(transfer_chunks::CHUNK_ENTRIES);
+                'chunks: for row in iter {
+                    let (key, value) = row.map_err(|e| self.lmdb(e))?;
+                    chunk.clear();
+                    for entry in transfer_chunks::entries(key, value)
+                        .map_err(|e| self.corrupt("account transfer chunk", e))?
+                    {
+                        let (entry, _) =
+                            entry.map_err(|e| self.corrupt("account transfer chunk", e))?;
+                        chunk.push(entry);
                     }
-                    let key = key.get(prefix_len..).unwrap_or_default();
-                    let Some(value) = self
-                        .dbs
-                        .transfers
-                        .get(self.txn, key)
-                        .map_err(|e| self.lmdb(e))?
-                    else {
-                        return Err(self.corrupt(
-                            "account transfer index",
-                            DecodeError("points at no transfer"),
-                        ));
-                    };
-                    let transfer = self.decode_transfer(key, value)?;
-                    if !matches(query, &transfer) {
-                        continue;
-                    }
-                    found.push((transfer_key_array(key), transfer));
-                    if found.len() >= wanted {
-                        break;
+                    for entry in chunk.iter().rev() {
+                        let below_high = if high_inclusive {
+                            entry.key <= high
+                        } else {
+                            entry.key < high
+                        };
+                        if !below_high {
+                            continue;
+                        }
+                        if entry.key < low {
+                            break 'chunks;
+                        }
+                        if direction.is_some_and(|d| entry.direction != d) {
+                            continue;
+                        }
+                        let key = &entry.key[..];
+                        let Some(value) = self
+                            .dbs
+                            .transfers
+                            .get(self.txn, key)
+                            .map_err(|e| self.lmdb(e))?
+                        else {
+                            return Err(self.corrupt(
+                                "account transfer index",
+                                DecodeError("points at no transfer"),
+                            ));
+                        };
+                        let transfer = self.decode_transfer(key, value)?;
+                        if !matches(query, &transfer) {
+                            continue;
+                        }
+                        found.push((entry.key, transfer));
+                        if found.len() >= wanted {
+                            break 'chunks;
+                        }
                     }
                 }
             }

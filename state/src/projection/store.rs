@@ -38,6 +38,7 @@ use crate::projection::history::HistoryBuffer;
 use crate::projection::journal::{FrameBuilder, Table};
 use crate::projection::op_rows::OpRows;
 use crate::projection::stored;
+use crate::projection::transfer_chunks::{ChunkWriter, IndexEntry};
 use crate::projection::AccountState;
 
 /// The contract's [`Ledger`] over one write transaction.
@@ -215,18 +216,21 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
             puts.put(key, value).map_err(lmdb)?;
         }
         drop(puts);
-        let mut puts = CursorPuts::new(self.dbs.account_transfers, self.txn).map_err(lmdb)?;
+        let mut chunks = ChunkWriter::default();
         for (name, _, entries) in &touched.accounts {
-            for entry in touched.entries(entries) {
-                codec::account_transfer_key(&mut self.key, name, &entry.key);
-                puts.put(
-                    &self.key,
-                    codec::encode_account_transfer(entry.direction, &entry.state).as_bytes(),
-                )
-                .map_err(lmdb)?;
-            }
+            let entries = touched.entries(entries).iter().map(|e| IndexEntry {
+                key: e.key,
+                direction: e.direction,
+                state: e.state,
+            });
+            chunks.append(
+                self.txn,
+                self.dbs.account_transfers,
+                self.path,
+                name,
+                entries,
+            )?;
         }
-        drop(puts);
         self.history.flush(
             self.txn,
             self.dbs,
