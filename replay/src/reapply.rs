@@ -15,7 +15,7 @@ pub(crate) const CHUNK_RECORDS: usize = 50_000;
 const READ_BATCH: usize = 4_096;
 
 /// Batches the reading thread may be ahead by: a whole transaction's
-/// records (about 53k). While the contract applies one transaction, the
+/// records and a batch (14 batches, about 57k records). While the contract applies one transaction, the
 /// reader decodes the next; with less room (it had 16k records) the
 /// reader stopped early and the contract then waited for most of each
 /// transaction to be decoded, about a fifth of a replay's time.
@@ -232,6 +232,33 @@ pub(crate) fn boundary_at_or_below(
     from: u64,
     block: u64,
 ) -> Result<(u64, Option<BlockRef>), ReplayError> {
+    // A replay's range may be the whole log from a checkpoint: nothing is kept.
+    walk_to_boundary(log, from, block, |_| {})
+}
+
+/// [`boundary_at_or_below`], also returning the records `[from, boundary)`:
+/// for a rollback with the undo journal, which re-applies them. `from` is a
+/// frame start below the block, so they are at most a batch (a frame is a
+/// block, or a catch-up batch with one block end).
+pub(crate) fn records_to_boundary(
+    log: &EventLog,
+    from: u64,
+    block: u64,
+) -> Result<(u64, Vec<LogRecord>), ReplayError> {
+    let mut records = Vec::new();
+    let (end, _) = walk_to_boundary(log, from, block, |record| records.push(record))?;
+    records.truncate(usize::try_from(end - from).unwrap_or(usize::MAX));
+    Ok((end, records))
+}
+
+/// Reads the log from record `from` up to the first record above `block`,
+/// giving each record to `each`; returns what [`boundary_at_or_below`] does.
+fn walk_to_boundary(
+    log: &EventLog,
+    from: u64,
+    block: u64,
+    mut each: impl FnMut(LogRecord),
+) -> Result<(u64, Option<BlockRef>), ReplayError> {
     let mut found = (from, None);
     let mut position = from;
     for record in log.read_from_record(from)? {
@@ -240,35 +267,10 @@ pub(crate) fn boundary_at_or_below(
             break;
         }
         position += 1;
-        if let LogRecord::BlockEnd(end) = record {
-            found = (position, Some(end));
+        if let LogRecord::BlockEnd(end) = &record {
+            found = (position, Some(end.clone()));
         }
+        each(record);
     }
     Ok(found)
-}
-
-/// [`boundary_at_or_below`], also returning the records `[from, boundary)`:
-/// for a rollback with the undo journal, which re-applies them. `from` is a
-/// frame start below the block, so they are at most about a frame and a
-/// block.
-pub(crate) fn records_to_boundary(
-    log: &EventLog,
-    from: u64,
-    block: u64,
-) -> Result<(u64, Vec<LogRecord>), ReplayError> {
-    let mut records = Vec::new();
-    let mut kept = 0;
-    for record in log.read_from_record(from)? {
-        let record = record?;
-        if record.block() > block {
-            break;
-        }
-        let ends_block = matches!(record, LogRecord::BlockEnd(_));
-        records.push(record);
-        if ends_block {
-            kept = records.len();
-        }
-    }
-    records.truncate(kept);
-    Ok((from + kept as u64, records))
 }

@@ -112,7 +112,6 @@ impl TokenRuntime {
         let mut w = self.lock();
         let projection = self.open_projection(&mut w)?;
         let meta = projection.meta()?;
-        drop(projection);
         let cursor = meta.cursor.as_ref().map(|c| c.num);
         if cursor.is_none_or(|c| block > c) {
             return Err(ReplayError::BlockAboveCursor {
@@ -134,8 +133,11 @@ impl TokenRuntime {
         }
         let before = self.begin_swap();
         let result = match source {
-            RollbackSource::Auto => self.rollback_open(&mut w, &config, block),
-            RollbackSource::Checkpoint => self.rollback_closed(&mut w, &config, block, source),
+            RollbackSource::Auto => self.rollback_open(&mut w, projection, &config, block),
+            RollbackSource::Checkpoint => {
+                drop(projection);
+                self.rollback_closed(&mut w, &config, block, source)
+            }
         };
         if result.is_ok() {
             if let Some(p) = &w.projection {
@@ -162,6 +164,7 @@ impl TokenRuntime {
     fn rollback_open(
         &self,
         w: &mut Writer,
+        projection: Projection,
         config: &TokenConfig,
         block: u64,
     ) -> Result<RollbackReport, ReplayError> {
@@ -171,7 +174,7 @@ impl TokenRuntime {
         // A panic (the writer's lock survives it) must leave the projection
         // closed too, or the next call would not see the pending marker.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.rollback_in_place(w, config, block)
+            self.rollback_in_place(w, projection, config, block)
         }));
         if !matches!(outcome, Ok(Ok(_))) {
             // The next writer call finishes the rollback from its marker,
@@ -183,17 +186,15 @@ impl TokenRuntime {
         outcome.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 
+    /// `projection` is the writer's, open.
     fn rollback_in_place(
         &self,
         w: &mut Writer,
+        projection: Projection,
         config: &TokenConfig,
         block: u64,
     ) -> Result<RollbackReport, ReplayError> {
         let ctx = &self.ctx;
-        let Some(projection) = w.projection.clone() else {
-            // Not reached: the caller opened it. Closed, it takes the usual way.
-            return self.rollback_closed(w, config, block, RollbackSource::Auto);
-        };
         mark_pending(ctx, block, RollbackSource::Auto)?;
         ctx.crash.check(CrashPoint::RollbackAfterMarker)?;
         let (checkpoints, destroyed) = destroy_above(ctx, block)?;

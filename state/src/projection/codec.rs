@@ -62,7 +62,8 @@ pub(crate) const SENT: u8 = 1;
 /// The account received it; see [`SENT`].
 pub(crate) const RECEIVED: u8 = 2;
 
-/// The account and block of an account-transfer index key.
+/// The account of an account-transfer index key, and the block of its
+/// chunk's first entry.
 pub(crate) fn decode_account_transfer_key(key: &[u8]) -> Result<(&str, BlockNum), DecodeError> {
     let split = key
         .len()

@@ -59,7 +59,8 @@ impl Default for ProjectionOptions {
     }
 }
 
-/// The projection's databases (see `codec` for their layouts).
+/// The projection's databases (see `codec` for their layouts, and
+/// `transfer_chunks` for the per-account transfer index).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Dbs {
     /// `meta` (books, log position, contract version) and `pending` (events of the open block).
@@ -74,7 +75,8 @@ pub(crate) struct Dbs {
     pub(crate) due: Raw,
     /// block, trx index, op index (BE) -> transfer.
     pub(crate) transfers: Raw,
-    /// account \0 transfer key -> direction, the account's figures after it.
+    /// account \0 first entry's transfer key -> up to 64 entries (transfer
+    /// key, direction, the account's figures after it): `transfer_chunks`.
     pub(crate) account_transfers: Raw,
     /// block, trx index, op index (BE) -> outcome of a logged operation
     /// (but an applied `send`, whose transfer row stands in for it).
