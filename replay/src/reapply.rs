@@ -15,10 +15,11 @@ pub(crate) const CHUNK_RECORDS: usize = 50_000;
 const READ_BATCH: usize = 4_096;
 
 /// Batches the reading thread may be ahead by: a whole transaction's
-/// records and a batch (14 batches, about 57k records). While the contract applies one transaction, the
-/// reader decodes the next; with less room (it had 16k records) the
-/// reader stopped early and the contract then waited for most of each
-/// transaction to be decoded, about a fifth of a replay's time.
+/// records and a batch (14 batches, about 57k records). While the
+/// contract applies one transaction, the reader decodes the next; with
+/// less room (it had 16k records) the reader stopped early, and the
+/// contract then waited for most of each transaction to be decoded,
+/// about a fifth of a replay's time.
 const READ_AHEAD_BATCHES: usize = CHUNK_RECORDS.div_ceil(READ_BATCH) + 1;
 
 /// Where the projection should stop.
