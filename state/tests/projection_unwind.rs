@@ -62,15 +62,10 @@ proptest! {
         // boundary, or a block end inside a batch), then the log again.
         let t = cut.index(*target as usize + 1) as u64;
         let landed = p.unwind_to(t).expect("unwinds").expect("reaches");
-        let block_ends = records
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| matches!(r, LogRecord::BlockEnd(_)))
-            .map(|(i, _)| i as u64 + 1);
         let frame_start = pictures
             .iter()
             .map(|(at, _)| *at)
-            .chain(block_ends)
+            .chain(block_ends(&records).into_iter().map(|(_, at)| at))
             .filter(|at| *at <= t)
             .max()
             .expect("genesis");
@@ -179,14 +174,7 @@ proptest! {
         earlier in any::<prop::sample::Index>(),
     ) {
         let records = records(&steps);
-        let ends: Vec<(u64, u64)> = records
-            .iter()
-            .enumerate()
-            .filter_map(|(i, r)| match r {
-                LogRecord::BlockEnd(end) => Some((end.num, i as u64 + 1)),
-                _ => None,
-            })
-            .collect();
+        let ends = block_ends(&records);
         prop_assume!(!ends.is_empty());
         let (two_steps_dir, one_txn_dir) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
         let two_steps = open(two_steps_dir.path(), 1_000_000, None);
@@ -233,6 +221,18 @@ proptest! {
             }
         }
     }
+}
+
+/// Each `BlockEnd` of `records`: its block, and the log position right after it.
+fn block_ends(records: &[LogRecord]) -> Vec<(u64, u64)> {
+    records
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| match r {
+            LogRecord::BlockEnd(end) => Some((end.num, i as u64 + 1)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// One batch per block, blocks 1 to 10, a transfer in each.

@@ -26,6 +26,7 @@ use crate::block::BlockNum;
 use crate::error::StateError;
 use crate::projection::history::{push_row, HistoryRow};
 use crate::projection::op_rows::TransferKey;
+use crate::projection::transfer_chunks::IndexEntry;
 use crate::projection::AccountState;
 
 /// One account in a batch.
@@ -56,21 +57,8 @@ pub(crate) struct Slot(u32);
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TransferEntry {
     slot: Slot,
-    /// The transfer's key.
-    pub(crate) key: TransferKey,
-    /// Whether the account sent or received it.
-    pub(crate) direction: u8,
-    /// The account's figures right after the transfer.
-    pub(crate) state: AccountState,
-}
-
-impl TransferEntry {
-    /// The block of the transfer.
-    pub(crate) fn block(&self) -> BlockNum {
-        let mut block = [0u8; 8];
-        block.copy_from_slice(&self.key[..8]);
-        BlockNum::from_be_bytes(block)
-    }
+    /// The entry as the index stores it.
+    pub(crate) index: IndexEntry,
 }
 
 /// The accounts of one batch, by name.
@@ -101,7 +89,7 @@ impl SortedAccounts {
     /// The block of the first entry at `range` (an account's first
     /// transfer of the batch).
     pub(crate) fn first_block(&self, range: &Range<usize>) -> Option<BlockNum> {
-        self.entries(range).first().map(TransferEntry::block)
+        self.entries(range).first().map(|e| e.index.block())
     }
 }
 
@@ -213,9 +201,11 @@ impl BatchAccounts {
         account.transfer_count += 1;
         let entry = TransferEntry {
             slot,
-            key,
-            direction,
-            state: account.current,
+            index: IndexEntry {
+                key,
+                direction,
+                state: account.current,
+            },
         };
         // The entry answers for the block until a later change: no row.
         if account.rows.last().is_some_and(|r| r.block == block) {
@@ -318,7 +308,7 @@ mod tests {
                 let entries = sorted
                     .entries(range)
                     .iter()
-                    .map(|e| (e.block(), e.direction, e.state.balance))
+                    .map(|e| (e.index.block(), e.index.direction, e.index.state.balance))
                     .collect();
                 (name.as_str(), sorted.first_block(range), entries)
             })

@@ -44,8 +44,17 @@ pub(crate) fn decode_transfer_key(key: &[u8]) -> Result<(BlockNum, u32, u32), De
     let key: &[u8; TRANSFER_KEY_LEN] = key
         .try_into()
         .map_err(|_| DecodeError("transfer key length"))?;
-    let mut reader = Reader::new(key);
-    Ok((reader.u64_be()?, reader.u32_be()?, reader.u32_be()?))
+    Ok(transfer_key_parts(key))
+}
+
+/// The block, transaction index and operation index of a transfer key.
+pub(crate) fn transfer_key_parts(key: &[u8; TRANSFER_KEY_LEN]) -> (BlockNum, u32, u32) {
+    let [b0, b1, b2, b3, b4, b5, b6, b7, t0, t1, t2, t3, o0, o1, o2, o3] = *key;
+    (
+        BlockNum::from_be_bytes([b0, b1, b2, b3, b4, b5, b6, b7]),
+        u32::from_be_bytes([t0, t1, t2, t3]),
+        u32::from_be_bytes([o0, o1, o2, o3]),
+    )
 }
 
 /// `account \0 transfer-key`: the key of a chunk of the per-account
@@ -416,10 +425,6 @@ impl<'a> Reader<'a> {
 
     fn u32_le(&mut self) -> Result<u32, DecodeError> {
         self.take().map(u32::from_le_bytes)
-    }
-
-    fn u32_be(&mut self) -> Result<u32, DecodeError> {
-        self.take().map(u32::from_be_bytes)
     }
 
     fn u64_le(&mut self) -> Result<u64, DecodeError> {

@@ -590,12 +590,7 @@ impl Projection {
     /// to what the undone batches changed, not to the token's history.
     pub fn unwind_to(&self, log_records: u64) -> Result<Option<u64>, StateError> {
         let inner = &*self.inner;
-        let mut wtxn = inner.env.write_txn().map_err(|e| self.lmdb(e))?;
-        let stored =
-            meta::load(&wtxn, &inner.dbs, &inner.path)?.ok_or_else(|| StateError::Corrupt {
-                path: inner.path.clone(),
-                detail: "the projection has no meta record".into(),
-            })?;
+        let (mut wtxn, stored) = self.begin_batch()?;
         if stored.log_records <= log_records {
             return Ok(Some(stored.log_records));
         }

@@ -108,8 +108,7 @@ impl Reader<'_> {
                 // from `low` on, so the scan starts at the account's first.
                 let mut from_key = Vec::new();
                 let mut to_key = Vec::new();
-                from_key.extend_from_slice(account.as_bytes());
-                from_key.push(0);
+                transfer_chunks::start_of_account(&mut from_key, account);
                 codec::account_transfer_key(&mut to_key, account, &high);
                 let range = (Bound::Included(from_key), upper(&to_key));
                 let range = (as_slice(&range.0), as_slice(&range.1));
@@ -121,14 +120,7 @@ impl Reader<'_> {
                 let mut chunk = Vec::with_capacity(transfer_chunks::CHUNK_ENTRIES);
                 'chunks: for row in iter {
                     let (key, value) = row.map_err(|e| self.lmdb(e))?;
-                    chunk.clear();
-                    for entry in transfer_chunks::entries(key, value)
-                        .map_err(|e| self.corrupt("account transfer chunk", e))?
-                    {
-                        let (entry, _) =
-                            entry.map_err(|e| self.corrupt("account transfer chunk", e))?;
-                        chunk.push(entry);
-                    }
+                    transfer_chunks::read_chunk(self.path, key, value, &mut chunk)?;
                     for entry in chunk.iter().rev() {
                         let below_high = if high_inclusive {
                             entry.key <= high

@@ -38,7 +38,7 @@ use crate::projection::history::HistoryBuffer;
 use crate::projection::journal::{FrameBuilder, Table};
 use crate::projection::op_rows::OpRows;
 use crate::projection::stored;
-use crate::projection::transfer_chunks::{ChunkWriter, IndexEntry};
+use crate::projection::transfer_chunks::ChunkWriter;
 use crate::projection::AccountState;
 
 /// The contract's [`Ledger`] over one write transaction.
@@ -218,11 +218,7 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
         drop(puts);
         let mut chunks = ChunkWriter::default();
         for (name, _, entries) in &touched.accounts {
-            let entries = touched.entries(entries).iter().map(|e| IndexEntry {
-                key: e.key,
-                direction: e.direction,
-                state: e.state,
-            });
+            let entries = touched.entries(entries).iter().map(|e| e.index);
             chunks.append(
                 self.txn,
                 self.dbs.account_transfers,

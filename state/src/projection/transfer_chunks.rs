@@ -56,9 +56,7 @@ impl IndexEntry {
 }
 
 fn block_of(key: &TransferKey) -> BlockNum {
-    let mut block = [0u8; 8];
-    block.copy_from_slice(&key[..8]);
-    BlockNum::from_be_bytes(block)
+    codec::transfer_key_parts(key).0
 }
 
 /// The entries of one chunk, in key order, each with the length of the
@@ -165,14 +163,10 @@ impl Iterator for ChunkEntries<'_> {
 /// `previous_block` (at most `entry`'s block: the caller checks the order).
 fn encode_entry(out: &mut Vec<u8>, previous_block: BlockNum, entry: &IndexEntry) {
     let mut bytes = [0u8; 1 + 7 * varint::MAX_LEN];
-    let index = |at: usize| {
-        let mut word = [0u8; 4];
-        word.copy_from_slice(&entry.key[at..at + 4]);
-        u64::from(u32::from_be_bytes(word))
-    };
-    let mut len = varint::put(&mut bytes, 0, entry.block() - previous_block);
-    len = varint::put(&mut bytes, len, index(8));
-    len = varint::put(&mut bytes, len, index(12));
+    let (block, trx_index, op_index) = codec::transfer_key_parts(&entry.key);
+    let mut len = varint::put(&mut bytes, 0, block - previous_block);
+    len = varint::put(&mut bytes, len, u64::from(trx_index));
+    len = varint::put(&mut bytes, len, u64::from(op_index));
     bytes[len] = entry.direction;
     len += 1;
     for figure in [
@@ -184,6 +178,41 @@ fn encode_entry(out: &mut Vec<u8>, previous_block: BlockNum, entry: &IndexEntry)
         len = varint::put(&mut bytes, len, figure);
     }
     out.extend_from_slice(&bytes[..len]);
+}
+
+/// [`entries`] of a stored chunk, a damaged one reported as corruption of
+/// the projection at `path`.
+fn stored_entries<'v>(
+    path: &'v Path,
+    key: &[u8],
+    value: &'v [u8],
+) -> Result<impl Iterator<Item = Result<(IndexEntry, usize), StateError>> + 'v, StateError> {
+    let damaged = move |e| corrupt(path, "account transfer chunk", e);
+    Ok(entries(key, value)
+        .map_err(damaged)?
+        .map(move |entry| entry.map_err(damaged)))
+}
+
+/// Decodes the chunk stored under `key` with `value` into `out` (cleared
+/// first), its entries in key order.
+pub(crate) fn read_chunk(
+    path: &Path,
+    key: &[u8],
+    value: &[u8],
+    out: &mut Vec<IndexEntry>,
+) -> Result<(), StateError> {
+    out.clear();
+    for entry in stored_entries(path, key, value)? {
+        out.push(entry?.0);
+    }
+    Ok(())
+}
+
+/// `account \0`: below every key of `account`.
+pub(crate) fn start_of_account(out: &mut Vec<u8>, account: &str) {
+    out.clear();
+    out.extend_from_slice(account.as_bytes());
+    out.push(0);
 }
 
 /// `account \0` followed by sixteen `0xff`: above every key of `account`.
@@ -234,9 +263,8 @@ impl ChunkWriter {
             .map_err(lmdb)?
         {
             if is_of(key, account) {
-                let chunk = |e| corrupt(path, "account transfer chunk", e);
-                for entry in entries(key, value).map_err(chunk)? {
-                    let (entry, _) = entry.map_err(chunk)?;
+                for entry in stored_entries(path, key, value)? {
+                    let (entry, _) = entry?;
                     last = Some(entry.key);
                     count += 1;
                 }
@@ -293,10 +321,7 @@ pub(crate) fn truncate_after(
     // Chunks that start after `last` hold nothing older.
     match last {
         Some(last) => codec::account_transfer_key(&mut low, account, last),
-        None => {
-            low.extend_from_slice(account.as_bytes());
-            low.push(0);
-        }
+        None => start_of_account(&mut low, account),
     }
     let low_bound = match last {
         Some(_) => Bound::Excluded(low.as_slice()),
@@ -311,10 +336,8 @@ pub(crate) fn truncate_after(
     let kept = match db.get_lower_than_or_equal_to(txn, &low).map_err(lmdb)? {
         Some((key, value)) if is_of(key, account) => {
             let mut kept = value.len();
-            for entry in
-                entries(key, value).map_err(|e| corrupt(path, "account transfer chunk", e))?
-            {
-                let (entry, end) = entry.map_err(|e| corrupt(path, "account transfer chunk", e))?;
+            for entry in stored_entries(path, key, value)? {
+                let (entry, end) = entry?;
                 if entry.key > *last {
                     break;
                 }
@@ -350,8 +373,8 @@ pub(crate) fn last_at_or_below(
         return Ok(None);
     };
     let mut best = None;
-    for entry in entries(key, value).map_err(|e| corrupt(path, "account transfer chunk", e))? {
-        let (entry, _) = entry.map_err(|e| corrupt(path, "account transfer chunk", e))?;
+    for entry in stored_entries(path, key, value)? {
+        let (entry, _) = entry?;
         if entry.key > *target {
             break;
         }
