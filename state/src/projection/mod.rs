@@ -46,6 +46,7 @@ mod batch_accounts;
 mod codec;
 mod cursor_puts;
 mod deferred;
+mod early_writeback;
 mod env;
 mod frame_stretches;
 mod held_trx_rows;
@@ -85,6 +86,7 @@ use journal::FrameBuilder;
 use meta::StoredMeta;
 use read::Reader;
 use store::LmdbLedger;
+use transfer_chunks::ChunkWriter;
 
 /// An account's figures in base units.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -450,8 +452,9 @@ impl Projection {
             undo,
         )?;
         let mut summary = ApplySummary::default();
+        let mut chunks = ChunkWriter::default();
         for stretch in stretches {
-            let done = self.write_frame(wtxn, stored, undo, |ledger, books| {
+            let done = self.write_frame(wtxn, stored, undo, &mut chunks, |ledger, books| {
                 apply_records(ledger, books, config, stretch)
             })?;
             summary.add(&done);
@@ -481,6 +484,7 @@ impl Projection {
         wtxn: &mut RwTxn<'_>,
         stored: &mut StoredMeta,
         undo: Undo,
+        chunks: &mut ChunkWriter,
         run: impl FnOnce(&mut LmdbLedger<'_, '_>, &mut contract::Books) -> Result<T, StateError>,
     ) -> Result<T, StateError> {
         let inner = &*self.inner;
@@ -492,10 +496,13 @@ impl Projection {
                 &inner.path,
                 inner.history_blocks.is_some(),
                 (undo == Undo::Record).then(|| FrameBuilder::new(&before)),
-            );
+            )
+            .with_chunk_writer(std::mem::take(chunks));
             let out = run(&mut ledger, &mut stored.books)?;
             ledger.flush()?;
-            (out, ledger.into_journal())
+            let (frame, used) = ledger.into_parts();
+            *chunks = used;
+            (out, frame)
         };
         match frame {
             Some(frame) => {

@@ -19,9 +19,11 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use crate::contract::{apply_records, Books};
 use crate::error::StateError;
 use crate::log::LogRecord;
+use crate::projection::early_writeback::EarlyWriteback;
 use crate::projection::frame_stretches::batch_frames;
 use crate::projection::held_trx_rows::HeldTrxRows;
 use crate::projection::recorder::{Calls, CallsRoom, Known, Recorder};
+use crate::projection::transfer_chunks::ChunkWriter;
 use crate::projection::{ApplySummary, Projection, Undo};
 
 /// Batches the contract may run ahead of the writer.
@@ -132,40 +134,66 @@ impl Projection {
     }
 
     fn write_batches(&self, batches: Receiver<Batch>, trx_rows: TrxRows) -> Result<(), StateError> {
+        std::thread::scope(|scope| {
+            let mut writeback = EarlyWriteback::default();
+            let written =
+                self.write_batches_with(batches, trx_rows, |dir| writeback.start(scope, dir));
+            written.and(writeback.finish())
+        })
+    }
+
+    /// [`Projection::write_batches`], calling `last_part_starts` when the
+    /// writer turns to the held rows: from there on the contract has
+    /// nothing left to do (see `early_writeback`).
+    fn write_batches_with(
+        &self,
+        batches: Receiver<Batch>,
+        trx_rows: TrxRows,
+        mut last_part_starts: impl FnMut(&std::path::Path),
+    ) -> Result<(), StateError> {
         let mut held = HeldTrxRows::default();
         let path = &self.inner.path;
         for batch in batches {
             let undo = batch.undo;
             let (mut wtxn, mut stored) = self.begin_batch()?;
+            let mut chunks = ChunkWriter::default();
             for (i, frame) in batch.frames.into_iter().enumerate() {
-                self.write_frame(&mut wtxn, &mut stored, undo, |ledger, books| {
-                    if *books != frame.before {
-                        return Err(StateError::Corrupt {
-                            path: path.clone(),
-                            detail: "the pipelined apply's books differ from the projection's"
-                                .into(),
-                        });
-                    }
-                    if i == 0 && undo == Undo::Record && !held.is_empty() {
-                        // Before this batch's own rows, whose journal entries
-                        // must see what the held ones put there.
-                        ledger.write_held_trx_rows(&mut held)?;
-                    }
-                    frame.calls.replay_into(ledger)?;
-                    if trx_rows == TrxRows::Held && undo == Undo::Skip {
-                        held.hold(ledger.take_trx_rows());
-                        if held.is_full() {
+                self.write_frame(
+                    &mut wtxn,
+                    &mut stored,
+                    undo,
+                    &mut chunks,
+                    |ledger, books| {
+                        if *books != frame.before {
+                            return Err(StateError::Corrupt {
+                                path: path.clone(),
+                                detail: "the pipelined apply's books differ from the projection's"
+                                    .into(),
+                            });
+                        }
+                        if i == 0 && undo == Undo::Record && !held.is_empty() {
+                            // Before this batch's own rows, whose journal entries
+                            // must see what the held ones put there.
+                            last_part_starts(path);
                             ledger.write_held_trx_rows(&mut held)?;
                         }
-                    }
-                    *books = frame.after;
-                    Ok(())
-                })?;
+                        frame.calls.replay_into(ledger)?;
+                        if trx_rows == TrxRows::Held && undo == Undo::Skip {
+                            held.hold(ledger.take_trx_rows());
+                            if held.is_full() {
+                                ledger.write_held_trx_rows(&mut held)?;
+                            }
+                        }
+                        *books = frame.after;
+                        Ok(())
+                    },
+                )?;
                 stored.log_records = frame.log_records_after;
             }
             self.end_batch(wtxn, stored, batch.log_records_after)?;
         }
         if !held.is_empty() {
+            last_part_starts(path);
             let inner = &*self.inner;
             let mut wtxn = inner.env.write_txn().map_err(|e| self.lmdb(e))?;
             held.write(&mut wtxn, &inner.dbs, &inner.path)?;

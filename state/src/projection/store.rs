@@ -53,6 +53,7 @@ pub(crate) struct LmdbLedger<'t, 'e> {
     history_expiry: bool,
     /// The undo journal frame of this transaction (none for the genesis).
     journal: Option<FrameBuilder>,
+    chunks: ChunkWriter,
     key: Vec<u8>,
 }
 
@@ -75,6 +76,7 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
             history: HistoryBuffer::default(),
             history_expiry,
             journal,
+            chunks: ChunkWriter::default(),
             key: Vec::with_capacity(64),
         }
     }
@@ -117,9 +119,17 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
         StateError::lmdb(self.path, e)
     }
 
-    /// The journal frame, once [`LmdbLedger::flush`] has run.
-    pub(crate) fn into_journal(self) -> Option<FrameBuilder> {
-        self.journal
+    /// Adds to the transfer index through `chunks`, which earlier ledgers
+    /// of the same transaction used (see [`ChunkWriter`]).
+    pub(crate) fn with_chunk_writer(mut self, chunks: ChunkWriter) -> Self {
+        self.chunks = chunks;
+        self
+    }
+
+    /// The journal frame, once [`LmdbLedger::flush`] has run, and the chunk
+    /// writer, for the next ledger of the same transaction.
+    pub(crate) fn into_parts(self) -> (Option<FrameBuilder>, ChunkWriter) {
+        (self.journal, self.chunks)
     }
 
     /// Notes `self.key`'s value in `table` before this transaction, if journaling.
@@ -216,10 +226,9 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
             puts.put(key, value).map_err(lmdb)?;
         }
         drop(puts);
-        let mut chunks = ChunkWriter::default();
         for (name, _, entries) in &touched.accounts {
             let entries = touched.entries(entries).iter().map(|e| e.index);
-            chunks.append(
+            self.chunks.append(
                 self.txn,
                 self.dbs.account_transfers,
                 self.path,
