@@ -92,6 +92,9 @@ impl Projection {
     /// one, once they pass 64 MB, and last before this returns. Until
     /// then the committed batches lack them, and if the run fails they are
     /// lost, so readers must not use the copy before this returns `Ok`.
+    /// From the write of the held rows on, what is committed is synced in
+    /// the background (see `early_writeback`); the caller still syncs the
+    /// copy before using it.
     pub fn pipelined_work_copy<T>(
         &self,
         work: impl FnOnce(&mut Pipeline<'_>) -> Result<T, StateError>,
