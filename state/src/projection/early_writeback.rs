@@ -4,10 +4,11 @@
 //! A replay's work copy commits without syncing, and is synced once,
 //! whole, before it is swapped in. Left to that sync, every page of it
 //! goes to disk at the very end, with nothing else running. Started when
-//! the writer turns to the last, single-threaded part of a replay (the
-//! held transaction-id rows and the journal's window), the sync of what
-//! is committed by then runs on the core the contract has left idle, and
-//! the final sync only has the pages written after it.
+//! the writer turns to the last part of a replay (the held
+//! transaction-id rows and the journal's window), where the contract has
+//! at most the window left to apply and its core is mostly idle, the sync
+//! of what is committed by then runs there, and the final sync only has
+//! the pages written after it.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -39,9 +40,9 @@ impl<'scope> EarlyWriteback<'scope> {
         }
     }
 
-    /// Waits for the sync, if one started. Its failure is the writer's: a
-    /// failed write-back is reported once, so the final sync might not
-    /// see it.
+    /// Waits for the sync, if one started. Its failure fails the writer
+    /// too: the replay stops right there, rather than relying on the
+    /// final sync to report the same failed write-back.
     pub(crate) fn finish(self) -> Result<(), StateError> {
         let Some((file, handle)) = self.running else {
             return Ok(());

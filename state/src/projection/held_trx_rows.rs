@@ -9,7 +9,7 @@
 //! sorted as they are held, and the write merges these sorted runs.
 //! The merge runs on a thread of its own, a part at a time ahead of the
 //! puts: it is about half of the write's work, and at the end of a replay,
-//! where the write comes, the contract's core is idle (the write took
+//! where the write comes, the contract's core is mostly idle (the write took
 //! 85-115 ms instead of about 155 ms, BENCHMARKS.md run 21).
 //!
 //! The pass puts rather than appends (`MDB_APPEND`), even into an empty

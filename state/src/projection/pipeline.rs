@@ -92,9 +92,10 @@ impl Projection {
     /// one, once they pass 64 MB, and last before this returns. Until
     /// then the committed batches lack them, and if the run fails they are
     /// lost, so readers must not use the copy before this returns `Ok`.
-    /// From the write of the held rows on, what is committed is synced in
-    /// the background (see `early_writeback`); the caller still syncs the
-    /// copy before using it.
+    /// From the write of the held rows before the first recorded batch
+    /// (or at the end) on, what is committed is synced in the background
+    /// (see `early_writeback`); the writes past 64 MB do not start it. The
+    /// caller still syncs the copy before using it.
     pub fn pipelined_work_copy<T>(
         &self,
         work: impl FnOnce(&mut Pipeline<'_>) -> Result<T, StateError>,
@@ -146,8 +147,9 @@ impl Projection {
     }
 
     /// [`Projection::write_batches`], calling `last_part_starts` when the
-    /// writer turns to the held rows: from there on the contract has
-    /// nothing left to do (see `early_writeback`).
+    /// writer turns to the held rows for the last time: from there on the
+    /// contract has at most the journal's window left to apply (see
+    /// `early_writeback`).
     fn write_batches_with(
         &self,
         batches: Receiver<Batch>,

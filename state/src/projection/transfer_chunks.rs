@@ -364,6 +364,12 @@ impl ChunkWriter {
             tail.count += 1;
         }
         db.put(txn, &tail.key, &tail.value).map_err(lmdb)?;
+        if tail.count == CHUNK_ENTRIES {
+            // Stored full: the next entry starts a chunk, as `Tail::read`
+            // would have it.
+            tail.value.clear();
+            tail.count = 0;
+        }
         Ok(())
     }
 }
