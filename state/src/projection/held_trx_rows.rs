@@ -10,7 +10,7 @@
 //! The merge runs on a thread of its own, a part at a time ahead of the
 //! puts: it is about half of the write's work, and at the end of a replay,
 //! where the write comes, the contract's core is mostly idle (the write took
-//! 85-115 ms instead of about 155 ms, BENCHMARKS.md run 21).
+//! 83-116 ms instead of 149-160 ms, BENCHMARKS.md run 21).
 //!
 //! The pass puts rather than appends (`MDB_APPEND`), even into an empty
 //! index. An append fills every page, and then each id that comes later

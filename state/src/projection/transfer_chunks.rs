@@ -349,11 +349,6 @@ impl ChunkWriter {
                     DecodeError("a new entry is not after the account's last one"),
                 ));
             }
-            if tail.count == CHUNK_ENTRIES {
-                db.put(txn, &tail.key, &tail.value).map_err(lmdb)?;
-                tail.value.clear();
-                tail.count = 0;
-            }
             if tail.count == 0 {
                 codec::account_transfer_key(&mut tail.key, account, &entry.key);
                 previous_block = entry.block();
@@ -362,13 +357,16 @@ impl ChunkWriter {
             previous_block = entry.block();
             tail.last = Some(entry.key);
             tail.count += 1;
+            if tail.count == CHUNK_ENTRIES {
+                // Stored full: the next entry starts a chunk, as
+                // `Tail::read` would have it.
+                db.put(txn, &tail.key, &tail.value).map_err(lmdb)?;
+                tail.value.clear();
+                tail.count = 0;
+            }
         }
-        db.put(txn, &tail.key, &tail.value).map_err(lmdb)?;
-        if tail.count == CHUNK_ENTRIES {
-            // Stored full: the next entry starts a chunk, as `Tail::read`
-            // would have it.
-            tail.value.clear();
-            tail.count = 0;
+        if tail.count > 0 {
+            db.put(txn, &tail.key, &tail.value).map_err(lmdb)?;
         }
         Ok(())
     }
