@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::thread::{Scope, ScopedJoinHandle};
 
 use crate::error::StateError;
+use crate::projection::env::data_file;
 
 /// A sync of the data file running in the background, or none.
 #[derive(Debug, Default)]
@@ -30,7 +31,7 @@ impl<'scope> EarlyWriteback<'scope> {
         if self.running.is_some() {
             return;
         }
-        let file = dir.join("data.mdb");
+        let file = data_file(dir);
         let path = file.clone();
         let spawned = std::thread::Builder::new()
             .name("early-writeback".into())

@@ -1,6 +1,6 @@
 //! Opening a token's LMDB environment and its databases.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use heed::types::Bytes;
 use heed::{CommitOrAbort, Database, Env, EnvFlags, EnvOpenOptions, WithoutTls};
@@ -93,6 +93,11 @@ pub(crate) struct Dbs {
     pub(crate) history_expiry: Raw,
     /// frame BE, seq BE -> undo journal entry (see `journal`).
     pub(crate) journal: Raw,
+}
+
+/// The file LMDB keeps an environment's pages in, in the environment's `dir`.
+pub(crate) fn data_file(dir: &Path) -> PathBuf {
+    dir.join("data.mdb")
 }
 
 /// Opens the environment in `dir`, which must exist.

@@ -548,7 +548,7 @@ impl Projection {
     /// Applies do it by themselves at most once a second; a process that
     /// only reads may call it from time to time.
     pub fn release_pages(&self) -> Result<u64, StateError> {
-        let file = self.inner.path.join("data.mdb");
+        let file = env::data_file(&self.inner.path);
         pages::release_mapped(&file).map_err(|e| StateError::io(&file, e))
     }
 
@@ -901,7 +901,7 @@ impl Projection {
     /// with [`Projection::open`] on `dir`.
     pub fn copy_to(&self, dir: &Path) -> Result<(), StateError> {
         std::fs::create_dir_all(dir).map_err(|e| StateError::io(dir, e))?;
-        let file = dir.join("data.mdb");
+        let file = env::data_file(dir);
         let copy = self
             .inner
             .env
