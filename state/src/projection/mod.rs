@@ -452,7 +452,7 @@ impl Projection {
             undo,
         )?;
         let mut summary = ApplySummary::default();
-        let mut chunks = ChunkWriter::default();
+        let mut chunks = ChunkWriter::for_transaction();
         for stretch in stretches {
             let done = self.write_frame(wtxn, stored, undo, &mut chunks, |ledger, books| {
                 apply_records(ledger, books, config, stretch)
@@ -461,6 +461,8 @@ impl Projection {
             // The next frame's header says where this one ends.
             stored.log_records = stored.log_records.saturating_add(stretch.len() as u64);
         }
+        let inner = &*self.inner;
+        chunks.finish(wtxn, inner.dbs.account_transfers, &inner.path)?;
         Ok(summary)
     }
 

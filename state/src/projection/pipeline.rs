@@ -161,7 +161,7 @@ impl Projection {
         for batch in batches {
             let undo = batch.undo;
             let (mut wtxn, mut stored) = self.begin_batch()?;
-            let mut chunks = ChunkWriter::default();
+            let mut chunks = ChunkWriter::for_transaction();
             for (i, frame) in batch.frames.into_iter().enumerate() {
                 self.write_frame(
                     &mut wtxn,
@@ -195,6 +195,7 @@ impl Projection {
                 )?;
                 stored.log_records = frame.log_records_after;
             }
+            chunks.finish(&mut wtxn, self.inner.dbs.account_transfers, path)?;
             self.end_batch(wtxn, stored, batch.log_records_after)?;
         }
         if !held.is_empty() {

@@ -235,6 +235,14 @@ fn is_of(key: &[u8], account: &str) -> bool {
 /// one-block frames of a replay's undo window spent about a third of
 /// their time on that. Nothing else may change the table while it is in
 /// use (an unwind comes before it, in its own writer's absence).
+///
+/// A writer made by [`ChunkWriter::for_transaction`] also keeps a
+/// remembered chunk that is not full until [`ChunkWriter::finish`], which
+/// must come before the commit: each frame would otherwise store the
+/// chunk again (24,000 puts of a growing row in a replay's window, for
+/// 1,000 accounts). Nothing reads the table in the writer's transaction
+/// (reads go through read transactions), and a frame's undo entry for it
+/// is a position, not a copy of the rows.
 #[derive(Debug)]
 pub(crate) struct ChunkWriter {
     tails: HashMap<String, Tail, foldhash::fast::RandomState>,
@@ -242,6 +250,9 @@ pub(crate) struct ChunkWriter {
     most_tails: usize,
     /// The tail of an account beyond `most_tails`, not remembered.
     spare: Tail,
+    /// Whether remembered chunks are stored at `finish` rather than
+    /// after each append.
+    deferred: bool,
 }
 
 impl Default for ChunkWriter {
@@ -263,6 +274,9 @@ struct Tail {
     value: Vec<u8>,
     count: usize,
     last: Option<TransferKey>,
+    /// Whether the chunk holds entries not stored yet (a deferring
+    /// writer's).
+    unstored: bool,
 }
 
 impl Tail {
@@ -278,6 +292,7 @@ impl Tail {
         self.value.clear();
         self.count = 0;
         self.last = None;
+        self.unstored = false;
         let stored = db
             .get_lower_than_or_equal_to(txn, &self.key)
             .map_err(|e| StateError::lmdb(path, e))?;
@@ -308,7 +323,32 @@ impl ChunkWriter {
             tails: HashMap::default(),
             most_tails,
             spare: Tail::default(),
+            deferred: false,
         }
+    }
+
+    /// A writer for the frames of one transaction, which stores the last
+    /// chunks it remembers at [`ChunkWriter::finish`] only.
+    pub(crate) fn for_transaction() -> Self {
+        ChunkWriter {
+            deferred: true,
+            ..ChunkWriter::default()
+        }
+    }
+
+    /// Stores every chunk kept back (see [`ChunkWriter::for_transaction`]).
+    /// Must come before the transaction commits.
+    pub(crate) fn finish(
+        self,
+        txn: &mut RwTxn<'_>,
+        db: Raw,
+        path: &Path,
+    ) -> Result<(), StateError> {
+        for tail in self.tails.values().filter(|tail| tail.unstored) {
+            db.put(txn, &tail.key, &tail.value)
+                .map_err(|e| StateError::lmdb(path, e))?;
+        }
+        Ok(())
     }
 
     /// Adds `new` (in key order, every key after the account's stored
@@ -328,16 +368,17 @@ impl ChunkWriter {
         if new.peek().is_none() {
             return Ok(());
         }
-        let tail = match self.tails.get_mut(account) {
-            Some(remembered) => remembered,
+        let (tail, remembered) = match self.tails.get_mut(account) {
+            Some(remembered) => (remembered, true),
             None => {
-                let tail = if self.tails.len() < self.most_tails {
+                let remembered = self.tails.len() < self.most_tails;
+                let tail = if remembered {
                     self.tails.entry_ref(account).or_default()
                 } else {
                     &mut self.spare
                 };
                 tail.read(txn, db, path, account)?;
-                tail
+                (tail, remembered)
             }
         };
         let mut previous_block = tail.last.as_ref().map_or(0, block_of);
@@ -365,7 +406,8 @@ impl ChunkWriter {
                 tail.count = 0;
             }
         }
-        if tail.count > 0 {
+        tail.unstored = tail.count > 0 && self.deferred && remembered;
+        if tail.count > 0 && !tail.unstored {
             db.put(txn, &tail.key, &tail.value).map_err(lmdb)?;
         }
         Ok(())
@@ -608,13 +650,15 @@ mod tests {
         /// Appends to several accounts in turn, all through one writer in
         /// one transaction (as a recorded batch's frames go), leave the
         /// rows that each account's entries appended at once leave, whether
-        /// the writer remembers every account's last chunk, some, or none.
+        /// the writer remembers every account's last chunk, some, or none,
+        /// and whether it stores them as it goes or when it finishes.
         #[test]
         fn one_writer_across_a_transaction_leaves_the_rows_of_separate_appends(
             steps in prop::collection::vec(steps(), 3),
             cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..12),
             stored_first in 0usize..100,
             most_tails in 0usize..4,
+            deferred in any::<bool>(),
         ) {
             let accounts = ["bo", "bob", "bobby"];
             let all: Vec<Vec<IndexEntry>> = steps.iter().map(|s| ordered(s)).collect();
@@ -637,7 +681,10 @@ mod tests {
                 pieces.push(at.windows(2).map(|w| &rest[w[0]..w[1]]).collect());
             }
             let mut wtxn = shared.env.write_txn().expect("txn");
-            let mut writer = ChunkWriter::remembering(most_tails);
+            let mut writer = ChunkWriter {
+                deferred,
+                ..ChunkWriter::remembering(most_tails)
+            };
             let turns = pieces.iter().map(Vec::len).max().unwrap_or(0);
             for turn in 0..turns {
                 for (account, account_pieces) in accounts.iter().zip(&pieces) {
@@ -648,6 +695,7 @@ mod tests {
                     }
                 }
             }
+            writer.finish(&mut wtxn, shared.db, Path::new("test")).expect("finish");
             wtxn.commit().expect("commit");
             prop_assert_eq!(shared.rows(), whole.rows());
         }
