@@ -28,6 +28,7 @@ use heed::{RoTxn, RwTxn};
 use crate::block::BlockNum;
 use crate::error::StateError;
 use crate::projection::codec::{self, corrupt, DecodeError, RECEIVED, SENT, TRANSFER_KEY_LEN};
+use crate::projection::cursor_puts::CursorPuts;
 use crate::projection::env::Raw;
 use crate::projection::op_rows::TransferKey;
 use crate::projection::varint;
@@ -336,17 +337,22 @@ impl ChunkWriter {
         }
     }
 
-    /// Stores every chunk kept back (see [`ChunkWriter::for_transaction`]).
-    /// Must come before the transaction commits.
+    /// Stores every chunk kept back (see [`ChunkWriter::for_transaction`]),
+    /// in key order. Must come before the transaction commits.
     pub(crate) fn finish(
         self,
         txn: &mut RwTxn<'_>,
         db: Raw,
         path: &Path,
     ) -> Result<(), StateError> {
-        for tail in self.tails.values().filter(|tail| tail.unstored) {
-            db.put(txn, &tail.key, &tail.value)
-                .map_err(|e| StateError::lmdb(path, e))?;
+        let lmdb = |e| StateError::lmdb(path, e);
+        let mut unstored: Vec<&Tail> = self.tails.values().filter(|tail| tail.unstored).collect();
+        // The map's order is random; in key order the puts walk the leaves
+        // in turn, as the frames' puts (in account order) did.
+        unstored.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        let mut puts = CursorPuts::new(db, txn).map_err(lmdb)?;
+        for tail in unstored {
+            puts.put(&tail.key, &tail.value).map_err(lmdb)?;
         }
         Ok(())
     }
