@@ -275,9 +275,6 @@ struct Tail {
     value: Vec<u8>,
     count: usize,
     last: Option<TransferKey>,
-    /// Whether the chunk holds entries not stored yet (a deferring
-    /// writer's).
-    unstored: bool,
 }
 
 impl Tail {
@@ -293,7 +290,6 @@ impl Tail {
         self.value.clear();
         self.count = 0;
         self.last = None;
-        self.unstored = false;
         let stored = db
             .get_lower_than_or_equal_to(txn, &self.key)
             .map_err(|e| StateError::lmdb(path, e))?;
@@ -345,8 +341,13 @@ impl ChunkWriter {
         db: Raw,
         path: &Path,
     ) -> Result<(), StateError> {
+        if !self.deferred {
+            return Ok(()); // it stored every chunk as it went
+        }
         let lmdb = |e| StateError::lmdb(path, e);
-        let mut unstored: Vec<&Tail> = self.tails.values().filter(|tail| tail.unstored).collect();
+        // A deferring writer stores no remembered chunk after an append,
+        // so every one holding entries is kept back.
+        let mut unstored: Vec<&Tail> = self.tails.values().filter(|tail| tail.count > 0).collect();
         // The map's order is random; in key order the puts walk the leaves
         // in turn, as the frames' puts (in account order) did.
         unstored.sort_unstable_by(|a, b| a.key.cmp(&b.key));
@@ -412,8 +413,8 @@ impl ChunkWriter {
                 tail.count = 0;
             }
         }
-        tail.unstored = tail.count > 0 && self.deferred && remembered;
-        if tail.count > 0 && !tail.unstored {
+        let kept_back = self.deferred && remembered;
+        if tail.count > 0 && !kept_back {
             db.put(txn, &tail.key, &tail.value).map_err(lmdb)?;
         }
         Ok(())
