@@ -470,6 +470,35 @@ fn foreign_cursors_are_invalid_arguments() {
     }
 }
 
+/// An account left with nothing is no longer stored: it leaves the
+/// accounts, the rich list and the holder count, and reads as empty.
+#[test]
+fn an_account_that_sends_everything_leaves_every_listing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = open(dir.path(), &config());
+    let mut log = LogBuilder::new();
+    log.at(7)
+        .op("send", "alice", r#"{"to":"dave","amount":1000}"#)
+        .end();
+    apply(&p, &log.take());
+    let names = |entries: &[state::projection::RichEntry]| {
+        entries
+            .iter()
+            .map(|e| e.account.clone())
+            .collect::<Vec<_>>()
+    };
+    let by_name = p.accounts_by_name(100, None).expect("page");
+    assert_eq!(names(&by_name.entries), ["bob", "carol", "dave"]);
+    let rich = p.richlist(100, None).expect("page");
+    assert_eq!(names(&rich.entries), ["dave", "bob", "carol"]);
+    let meta = p.meta().expect("meta");
+    assert_eq!((meta.supply, meta.holders, meta.accounts), (1700, 3, 3));
+    assert_eq!(
+        p.account("alice").expect("account").0,
+        AccountState::default()
+    );
+}
+
 #[test]
 fn richlist_by_holding_then_name_with_paging() {
     let cfg = config_with(

@@ -24,7 +24,7 @@
 //! Frames older than [`ProjectionOptions::undo_blocks`](super::ProjectionOptions)
 //! blocks go as new ones come; a rollback further back restores a checkpoint.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::ops::Bound;
 use std::path::Path;
 
@@ -112,7 +112,11 @@ fn touched_through(meta: &StoredMeta) -> BlockNum {
 pub(crate) struct FrameBuilder {
     /// Rows of blocks above this are new (see [`touched_through`]).
     pub(crate) touched_through: BlockNum,
-    seen: HashSet<(Table, Vec<u8>)>,
+    /// Hashed with foldhash, not std's SipHash: every key a recorded frame
+    /// overwrites goes through this set, and with SipHash `bench --only 3`
+    /// ran 1.5 billion more instructions (1% of the run; BENCHMARKS.md,
+    /// run 24).
+    seen: hashbrown::HashSet<(Table, Vec<u8>), foldhash::fast::RandomState>,
     entries: Vec<Vec<u8>>,
 }
 
@@ -120,7 +124,7 @@ impl FrameBuilder {
     pub(crate) fn new(before: &StoredMeta) -> Self {
         FrameBuilder {
             touched_through: touched_through(before),
-            seen: HashSet::new(),
+            seen: hashbrown::HashSet::default(),
             entries: Vec::new(),
         }
     }

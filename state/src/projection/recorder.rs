@@ -186,6 +186,35 @@ pub(crate) struct Recorder<'a, 't> {
     /// The block effects belong to (the last `set_block`).
     block: BlockNum,
     key: Vec<u8>,
+    stored: RecentSlots,
+}
+
+/// The accounts the last two `put_account` calls of a recorder wrote, with
+/// their slots: a send records its transfer right after storing both
+/// parties, and finding them here saves two map lookups an operation.
+#[derive(Debug, Default)]
+struct RecentSlots {
+    names: [String; 2],
+    slots: [Option<Slot>; 2],
+    /// Which of the two the next note replaces.
+    next: usize,
+}
+
+impl RecentSlots {
+    fn find(&self, name: &str) -> Option<Slot> {
+        self.names
+            .iter()
+            .zip(self.slots)
+            .find_map(|(noted, slot)| slot.filter(|_| noted == name))
+    }
+
+    fn note(&mut self, name: &str, slot: Slot) {
+        let at = self.next;
+        self.next = 1 - at;
+        self.names[at].clear();
+        self.names[at].push_str(name);
+        self.slots[at] = Some(slot);
+    }
 }
 
 impl<'a, 't> Recorder<'a, 't> {
@@ -206,6 +235,7 @@ impl<'a, 't> Recorder<'a, 't> {
             calls: Calls::with_room(room),
             block: 0,
             key: Vec::new(),
+            stored: RecentSlots::default(),
         }
     }
 
@@ -260,6 +290,7 @@ impl Ledger for Recorder<'_, '_> {
         // the batch: what the recorder knew until now.
         let slot = known.slot(name, *batch, &mut self.calls.accounts)?;
         known.state = *new;
+        self.stored.note(name, slot);
         self.calls.accounts.put_at(slot, self.block, new)
     }
 
@@ -362,8 +393,15 @@ impl Ledger for Recorder<'_, '_> {
             accounts, batch, ..
         } = &mut *self.known;
         for (name, direction) in [(t.from, codec::SENT), (t.to, codec::RECEIVED)] {
-            let known = known_account(accounts, self.txn, self.dbs, self.path, name)?;
-            let slot = known.slot(name, *batch, &mut self.calls.accounts)?;
+            // A recorder's batch gives a name one slot, so a noted one is it.
+            let slot = match self.stored.find(name) {
+                Some(slot) => slot,
+                None => known_account(accounts, self.txn, self.dbs, self.path, name)?.slot(
+                    name,
+                    *batch,
+                    &mut self.calls.accounts,
+                )?,
+            };
             self.calls
                 .accounts
                 .note_transfer_at(slot, t.op.block, key, direction)?;

@@ -174,6 +174,26 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
                 journal.record_account(name, &account.stored);
             }
         }
+        let changed = || {
+            touched
+                .accounts
+                .iter()
+                .filter(|(_, a, _)| a.stored != a.current)
+        };
+        // An emptied account is rare: they go first, then the rest in name
+        // order through one cursor (see `cursor_puts`).
+        for (name, _, _) in changed().filter(|(_, a, _)| is_empty(&a.current)) {
+            self.dbs
+                .accounts
+                .delete(self.txn, name.as_bytes())
+                .map_err(lmdb)?;
+        }
+        let mut puts = CursorPuts::new(self.dbs.accounts, self.txn).map_err(lmdb)?;
+        for (name, account, _) in changed().filter(|(_, a, _)| !is_empty(&a.current)) {
+            puts.put(name.as_bytes(), &codec::encode_account(&account.current))
+                .map_err(lmdb)?;
+        }
+        drop(puts);
         let mut rich_deletes = Deferred::default();
         let mut rich_puts = Deferred::default();
         for (
@@ -182,22 +202,8 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
                 stored, current, ..
             },
             _,
-        ) in touched
-            .accounts
-            .iter()
-            .filter(|(_, a, _)| a.stored != a.current)
+        ) in changed()
         {
-            if is_empty(current) {
-                self.dbs
-                    .accounts
-                    .delete(self.txn, name.as_bytes())
-                    .map_err(lmdb)?;
-            } else {
-                self.dbs
-                    .accounts
-                    .put(self.txn, name.as_bytes(), &codec::encode_account(current))
-                    .map_err(lmdb)?;
-            }
             let (before, after) = (holding(stored), holding(current));
             if before > 0 && before != after {
                 codec::rich_key(&mut self.key, before, name);
@@ -211,9 +217,11 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
         for (key, _) in rich_deletes.sorted() {
             self.dbs.rich.delete(self.txn, key).map_err(lmdb)?;
         }
+        let mut puts = CursorPuts::new(self.dbs.rich, self.txn).map_err(lmdb)?;
         for (key, value) in rich_puts.sorted() {
-            self.dbs.rich.put(self.txn, key, value).map_err(lmdb)?;
+            puts.put(key, value).map_err(lmdb)?;
         }
+        drop(puts);
         trxs.sort();
         if let Some(journal) = &mut self.journal {
             // Before any put: what each key held before this transaction.
