@@ -19,6 +19,11 @@ fn open(dir: &std::path::Path, config: &TokenConfig) -> Projection {
     .expect("opens")
 }
 
+/// The accounts of a rich-list or by-name page, in order.
+fn names(entries: &[state::projection::RichEntry]) -> Vec<String> {
+    entries.iter().map(|e| e.account.clone()).collect()
+}
+
 fn apply(p: &Projection, records: &[LogRecord]) {
     let after = p.meta().expect("meta").log_records + records.len() as u64;
     p.apply(records, after).expect("applies");
@@ -481,12 +486,6 @@ fn an_account_that_sends_everything_leaves_every_listing() {
         .op("send", "alice", r#"{"to":"dave","amount":1000}"#)
         .end();
     apply(&p, &log.take());
-    let names = |entries: &[state::projection::RichEntry]| {
-        entries
-            .iter()
-            .map(|e| e.account.clone())
-            .collect::<Vec<_>>()
-    };
     let by_name = p.accounts_by_name(100, None).expect("page");
     assert_eq!(names(&by_name.entries), ["bob", "carol", "dave"]);
     let rich = p.richlist(100, None).expect("page");
@@ -519,12 +518,6 @@ fn richlist_by_holding_then_name_with_paging() {
         .op("send", "erin", r#"{"to":"dave","amount":293}"#) // dave 300, erin 7
         .end();
     apply(&p, &log.take());
-    let names = |entries: &[state::projection::RichEntry]| {
-        entries
-            .iter()
-            .map(|e| e.account.clone())
-            .collect::<Vec<_>>()
-    };
     let full = p.richlist(100, None).expect("page");
     assert_eq!(
         names(&full.entries),
