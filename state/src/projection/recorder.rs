@@ -186,7 +186,7 @@ pub(crate) struct Recorder<'a, 't> {
     /// The block effects belong to (the last `set_block`).
     block: BlockNum,
     key: Vec<u8>,
-    stored: RecentSlots,
+    just_stored: RecentSlots,
 }
 
 /// The accounts the last two `put_account` calls of a recorder wrote, with
@@ -235,7 +235,7 @@ impl<'a, 't> Recorder<'a, 't> {
             calls: Calls::with_room(room),
             block: 0,
             key: Vec::new(),
-            stored: RecentSlots::default(),
+            just_stored: RecentSlots::default(),
         }
     }
 
@@ -290,7 +290,7 @@ impl Ledger for Recorder<'_, '_> {
         // the batch: what the recorder knew until now.
         let slot = known.slot(name, *batch, &mut self.calls.accounts)?;
         known.state = *new;
-        self.stored.note(name, slot);
+        self.just_stored.note(name, slot);
         self.calls.accounts.put_at(slot, self.block, new)
     }
 
@@ -394,7 +394,7 @@ impl Ledger for Recorder<'_, '_> {
         } = &mut *self.known;
         for (name, direction) in [(t.from, codec::SENT), (t.to, codec::RECEIVED)] {
             // A recorder's batch gives a name one slot, so a noted one is it.
-            let slot = match self.stored.find(name) {
+            let slot = match self.just_stored.find(name) {
                 Some(slot) => slot,
                 None => known_account(accounts, self.txn, self.dbs, self.path, name)?.slot(
                     name,

@@ -180,8 +180,8 @@ impl<'t, 'e> LmdbLedger<'t, 'e> {
                 .iter()
                 .filter(|(_, a, _)| a.stored != a.current)
         };
-        // An emptied account is rare: they go first, then the rest in name
-        // order through one cursor (see `cursor_puts`).
+        // Emptied accounts are rare: they are deleted first, then the rest
+        // put in name order through one cursor (see `cursor_puts`).
         for (name, _, _) in changed().filter(|(_, a, _)| is_empty(&a.current)) {
             self.dbs
                 .accounts
