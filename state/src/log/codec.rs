@@ -201,10 +201,10 @@ impl<'a> RecordDecoder<'a> {
     /// The next string. A record's strings lie close together, between
     /// length bytes that are mostly ASCII, so one UTF-8 check of the
     /// payload from a string on usually covers the strings after it too:
-    /// one check a record instead of one a string (the checks were about a fifth
-    /// of the log reader's samples in a replay). `str::get` takes a string
-    /// from the checked run only where it starts and ends on character
-    /// boundaries, which is exactly when it is UTF-8 on its own.
+    /// one check a record instead of one a string (the checks were about
+    /// a fifth of the log reader's samples in a replay). `str::get` takes
+    /// a string from the checked run only where it starts and ends on
+    /// character boundaries, which is exactly when it is UTF-8 on its own.
     fn str(&mut self) -> Result<&'a str, DecodeError> {
         let len = self.length()?;
         let at = self.pos;
