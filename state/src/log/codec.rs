@@ -279,9 +279,12 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    put_varint(out, s.len() as u64);
-    out.extend_from_slice(s.as_bytes());
+/// Puts a string: its byte length, then its bytes. Any bytes go (a test
+/// puts strings that are not UTF-8, which the decoder must reject).
+fn put_str(out: &mut Vec<u8>, s: impl AsRef<[u8]>) {
+    let bytes = s.as_ref();
+    put_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
 }
 
 fn put_list(out: &mut Vec<u8>, items: &[String]) {
@@ -396,12 +399,6 @@ mod tests {
         prop::collection::vec(piece, 0..4).prop_map(|pieces| pieces.concat())
     }
 
-    /// Puts a string of raw bytes as `put_str` puts a `&str`.
-    fn put_raw(out: &mut Vec<u8>, bytes: &[u8]) {
-        put_varint(out, bytes.len() as u64);
-        out.extend_from_slice(bytes);
-    }
-
     proptest! {
         /// An operation and a block end whose strings are arbitrary bytes
         /// decode exactly when every string is UTF-8 on its own, and then
@@ -417,17 +414,17 @@ mod tests {
                 put_varint(&mut bytes, number);
             }
             // trx_id, timestamp, name, one required auth, no posting auth, json.
-            put_raw(&mut bytes, &strings[0]);
-            put_raw(&mut bytes, &strings[1]);
-            put_raw(&mut bytes, &strings[2]);
+            put_str(&mut bytes, &strings[0]);
+            put_str(&mut bytes, &strings[1]);
+            put_str(&mut bytes, &strings[2]);
             put_varint(&mut bytes, 1);
-            put_raw(&mut bytes, &strings[3]);
+            put_str(&mut bytes, &strings[3]);
             put_varint(&mut bytes, 0);
-            put_raw(&mut bytes, &strings[4]);
+            put_str(&mut bytes, &strings[4]);
             bytes.push(TAG_BLOCK_END);
             put_varint(&mut bytes, block);
-            put_raw(&mut bytes, &strings[5]);
-            put_raw(&mut bytes, &strings[6]);
+            put_str(&mut bytes, &strings[5]);
+            put_str(&mut bytes, &strings[6]);
             let text = |i: usize| String::from_utf8(strings[i].clone()).ok();
             let decoded = decode_all(&bytes);
             let wanted: Option<Vec<String>> = [0, 1, 2, 3, 4, 5, 6].into_iter().map(text).collect();
