@@ -26,7 +26,7 @@ use crate::block::BlockNum;
 use crate::contract::{Ledger, Outcome, PowerDown, TransferRecord};
 use crate::error::StateError;
 use crate::op::TokenOp;
-use crate::projection::batch_accounts::{BatchAccounts, Slot};
+use crate::projection::batch_accounts::{AccountsRoom, BatchAccounts, Slot};
 use crate::projection::codec;
 use crate::projection::deferred::room_after;
 use crate::projection::env::Dbs;
@@ -71,6 +71,7 @@ pub(crate) struct Calls {
 pub(crate) struct CallsRoom {
     calls: usize,
     text: usize,
+    accounts: AccountsRoom,
     rows: OpRoom,
 }
 
@@ -80,7 +81,7 @@ impl Calls {
         Calls {
             calls: Vec::with_capacity(room_after(room.calls, MOST)),
             text: String::with_capacity(room_after(room.text, MOST)),
-            accounts: BatchAccounts::default(),
+            accounts: BatchAccounts::with_room(room.accounts),
             rows: OpRows::with_room(room.rows),
         }
     }
@@ -90,6 +91,7 @@ impl Calls {
         CallsRoom {
             calls: self.calls.len(),
             text: self.text.len(),
+            accounts: self.accounts.room(),
             rows: self.rows.room(),
         }
     }
