@@ -24,7 +24,7 @@ use std::ops::Range;
 
 use crate::block::BlockNum;
 use crate::error::StateError;
-use crate::projection::deferred::room_after;
+use crate::projection::deferred::room_for;
 use crate::projection::history::{push_row, HistoryRow};
 use crate::projection::op_rows::TransferKey;
 use crate::projection::transfer_chunks::IndexEntry;
@@ -80,11 +80,6 @@ pub(crate) struct AccountsRoom {
     entries: usize,
 }
 
-/// The most bytes [`BatchAccounts::with_room`] reserves for its accounts,
-/// and for its transfer entries: a batch far larger than usual does not
-/// make the next ones reserve as much.
-const MOST_RESERVED_BYTES: usize = 64 << 20;
-
 /// A batch's accounts with something to write, in name order, each with
 /// its transfer entries in chain order (which is key order).
 #[derive(Debug, Default)]
@@ -113,13 +108,11 @@ impl BatchAccounts {
     /// batch) copied themselves at each doubling, 4% of the contract's
     /// thread (BENCHMARKS.md, run 26).
     pub(crate) fn with_room(room: AccountsRoom) -> Self {
-        let most = |size: usize| MOST_RESERVED_BYTES / size.max(1);
-        let accounts = room_after(room.accounts, most(std::mem::size_of::<BatchAccount>()));
-        let entries = room_after(room.entries, most(std::mem::size_of::<TransferEntry>()));
+        let accounts = room_for::<BatchAccount>(room.accounts);
         BatchAccounts {
             slots: HashMap::with_capacity_and_hasher(accounts, Default::default()),
             accounts: Vec::with_capacity(accounts),
-            entries: Vec::with_capacity(entries),
+            entries: Vec::with_capacity(room_for::<TransferEntry>(room.entries)),
         }
     }
 

@@ -16,14 +16,19 @@ pub(crate) struct Room {
     bytes: usize,
 }
 
-/// The most bytes [`Deferred::with_room`] reserves: a batch far larger
-/// than usual does not make the next ones reserve as much.
+/// The most bytes [`room_for`] reserves for one buffer: a batch far
+/// larger than usual does not make the next ones reserve as much.
 const MOST_RESERVED_BYTES: usize = 64 << 20;
 
 /// What to reserve for a buffer the last batch filled to `used`: an eighth
 /// more (a slightly larger batch then does not grow it), at most `most`.
 pub(crate) fn room_after(used: usize, most: usize) -> usize {
     used.saturating_add(used / 8).min(most)
+}
+
+/// [`room_after`] for a buffer of `T`s, at most [`MOST_RESERVED_BYTES`] bytes of them.
+pub(crate) fn room_for<T>(used: usize) -> usize {
+    room_after(used, MOST_RESERVED_BYTES / std::mem::size_of::<T>().max(1))
 }
 
 /// A key's first eight bytes (zero-padded) as a number that orders as the
@@ -36,14 +41,11 @@ pub(crate) fn key_prefix(key: &[u8]) -> u64 {
 }
 
 impl Deferred {
-    /// Empty, with [`room_after`] `room` reserved up front, at most
-    /// [`MOST_RESERVED_BYTES`].
+    /// Empty, with [`room_for`] `room` reserved up front.
     pub(crate) fn with_room(room: Room) -> Self {
-        // A pair takes three words in `entries`.
-        let most_pairs = MOST_RESERVED_BYTES / (3 * std::mem::size_of::<usize>());
         Deferred {
-            bytes: Vec::with_capacity(room_after(room.bytes, MOST_RESERVED_BYTES)),
-            entries: Vec::with_capacity(room_after(room.pairs, most_pairs)),
+            bytes: Vec::with_capacity(room_for::<u8>(room.bytes)),
+            entries: Vec::with_capacity(room_for::<(usize, usize, usize)>(room.pairs)),
         }
     }
 
