@@ -152,10 +152,26 @@ impl<'a> RecordDecoder<'a> {
         Ok(b)
     }
 
+    /// Lengths, indexes and counts are nearly always under 128: one byte,
+    /// read where the varint is asked for (varints were a tenth of the log
+    /// reader's samples in a replay, mostly the call and its loop).
+    #[inline]
     fn varint(&mut self) -> Result<u64, DecodeError> {
+        if let Some(&b) = self.bytes.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(b));
+            }
+        }
+        self.long_varint()
+    }
+
+    #[inline(never)]
+    fn long_varint(&mut self) -> Result<u64, DecodeError> {
         let start = self.pos;
         let mut value: u64 = 0;
-        for shift in (0..64).step_by(7) {
+        let mut shift = 0;
+        loop {
             let b = self.byte()?;
             let bits = u64::from(b & 0x7f);
             // The 10th byte may only carry the top bit of a u64.
@@ -168,10 +184,13 @@ impl<'a> RecordDecoder<'a> {
             if b & 0x80 == 0 {
                 return Ok(value);
             }
+            shift += 7;
+            if shift > 63 {
+                return Err(DecodeError(format!(
+                    "varint at payload byte {start} is longer than 10 bytes"
+                )));
+            }
         }
-        Err(DecodeError(format!(
-            "varint at payload byte {start} is longer than 10 bytes"
-        )))
     }
 
     fn varint_u32(&mut self, field: &str) -> Result<u32, DecodeError> {
@@ -459,5 +478,35 @@ mod tests {
         let mut overflow = vec![0xff; 9];
         overflow.push(0x02);
         assert!(RecordDecoder::new(&overflow).varint().is_err());
+        // The top bit alone in the 10th byte is u64::MAX's; a 10th byte
+        // that asks for an 11th is too long, even if the value would fit.
+        let mut top = vec![0xff; 9];
+        top.push(0x01);
+        assert_eq!(RecordDecoder::new(&top).varint(), Ok(u64::MAX));
+        let mut too_long = vec![0x80; 10];
+        too_long.push(0x00);
+        let err = RecordDecoder::new(&too_long)
+            .varint()
+            .expect_err("11 bytes");
+        assert!(err.0.contains("longer than 10 bytes"), "{err:?}");
+        assert!(RecordDecoder::new(&[0x80, 0x80]).varint().is_err());
+    }
+
+    proptest! {
+        /// Any u64 decodes to itself and leaves the decoder on the byte
+        /// right after it, whatever follows.
+        #[test]
+        fn varints_decode_to_their_value_and_stop_after_themselves(
+            value in prop_oneof![0u64..128, 128u64..1 << 21, any::<u64>()],
+            next in any::<u8>(),
+        ) {
+            let mut bytes = Vec::new();
+            put_varint(&mut bytes, value);
+            let len = bytes.len();
+            bytes.push(next);
+            let mut d = RecordDecoder::new(&bytes);
+            prop_assert_eq!(d.varint(), Ok(value));
+            prop_assert_eq!(d.pos, len);
+        }
     }
 }
