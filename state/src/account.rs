@@ -16,13 +16,10 @@ pub fn is_valid_account(name: &str) -> bool {
     let mut previous = b'.';
     for &byte in bytes {
         match byte {
-            b'a'..=b'z' => {}
-            b'0'..=b'9' | b'-' if segment_len > 0 => {}
+            b'a'..=b'z' => segment_len += 1,
+            b'0'..=b'9' | b'-' if segment_len > 0 => segment_len += 1,
             b'.' if segment_ends_well(segment_len, previous) => segment_len = 0,
             _ => return false,
-        }
-        if byte != b'.' {
-            segment_len += 1;
         }
         previous = byte;
     }
