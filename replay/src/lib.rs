@@ -15,6 +15,7 @@
 
 mod background_removal;
 mod checkpoint;
+mod chunk_reader;
 mod crash;
 mod error;
 mod fsutil;

@@ -1,19 +1,15 @@
 //! Re-applying a stretch of the log to a projection, and finding block
 //! boundaries in the log.
 
-use crossbeam_channel::{Receiver, Sender};
 use state::projection::Undo;
 use state::{BlockRef, EventLog, LogRecord, Projection};
 
+use crate::chunk_reader::{read_chunks, Chunk};
 use crate::error::ReplayError;
 
 /// How many log records one LMDB transaction applies at most (give or take
 /// the rest of a block: transactions end at block boundaries).
 pub(crate) const CHUNK_RECORDS: usize = 50_000;
-
-/// Records the reading thread decodes between looks for applied chunks to
-/// decode into.
-const RECYCLE_EVERY: u64 = 4_096;
 
 /// Where the projection should stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,11 +79,11 @@ pub(crate) fn reapply_pipelined(
 
 /// What [`walk`] applies.
 #[derive(Debug, Clone, Copy)]
-struct Range {
-    from: u64,
-    to: u64,
-    stop: Stop,
-    undo_from: u64,
+pub(crate) struct Range {
+    pub(crate) from: u64,
+    pub(crate) to: u64,
+    pub(crate) stop: Stop,
+    pub(crate) undo_from: u64,
 }
 
 /// Applies one transaction's records, standing at the given log position
@@ -127,120 +123,6 @@ fn walk(
         }
         Ok(applied_to - range.from)
     })
-}
-
-/// One transaction's records as the reading thread cut them, and the log
-/// position right after them.
-struct Chunk {
-    records: Vec<LogRecord>,
-    position: u64,
-    undo: Undo,
-}
-
-/// Transactions read from the log by a thread of their own, so reading and
-/// decompressing overlap with applying.
-type Chunks = Receiver<Result<Chunk, state::StateError>>;
-
-/// Starts the thread that reads log records `[from, to)` and cuts them into
-/// transactions: each ends at the first block end past [`CHUNK_RECORDS`]
-/// records, at the end of the range, or (for [`Stop::Midway`]) at the first
-/// block end past the middle, after which it stops; one also ends right
-/// before the first record of the undo journal's window. Cutting them here
-/// puts each record into its transaction straight from the decoder: the
-/// applying thread used to move every record (160 bytes) out of the
-/// reader's batches into its transactions, 4% of its time in a replay.
-///
-/// Each transaction waits on the channel until the last one is applied, as
-/// far ahead as the reader can usefully be. It also takes back the applied
-/// transactions sent on the second channel, to decode later records into
-/// (or free them, past what the reader keeps), and ends when the range is
-/// read or the transactions' receiver is gone.
-fn read_chunks<'scope>(
-    scope: &'scope std::thread::Scope<'scope, '_>,
-    log: &'scope EventLog,
-    range: Range,
-) -> Result<(Chunks, Sender<Vec<LogRecord>>), ReplayError> {
-    let Range {
-        from,
-        to,
-        stop,
-        undo_from,
-    } = range;
-    let mut reader = log.read_from_record(from)?;
-    let (chunks, received) = crossbeam_channel::bounded(0);
-    let (spent, applied) = crossbeam_channel::bounded::<Vec<LogRecord>>(2);
-    scope.spawn(move || {
-        let midway = from + to.saturating_sub(from) / 2;
-        let mut chunk = Vec::with_capacity(CHUNK_RECORDS);
-        let mut position = from;
-        // Sends the chunk, leaving an empty one with room for `next`;
-        // false when nobody takes it any more.
-        let hand_over = |chunk: &mut Vec<LogRecord>, next: usize, position: u64, undo: Undo| {
-            let records = std::mem::replace(chunk, Vec::with_capacity(next));
-            chunks
-                .send(Ok(Chunk {
-                    records,
-                    position,
-                    undo,
-                }))
-                .is_ok()
-        };
-        while position < to {
-            let record = match reader.next() {
-                Some(Ok(record)) => record,
-                Some(Err(e)) => {
-                    let _ = chunks.send(Err(e));
-                    return;
-                }
-                None => break,
-            };
-            let record_block = record.block();
-            // The journal's window starts at this record: a transaction
-            // that records frames from further back only writes them to
-            // be pruned.
-            let window_starts = record_block >= undo_from
-                && matches!(chunk.last(), Some(LogRecord::BlockEnd(end)) if end.num < undo_from);
-            if window_starts {
-                let next = chunk.len();
-                if !hand_over(&mut chunk, next, position, Undo::Skip) {
-                    return;
-                }
-            }
-            let ends_block = matches!(record, LogRecord::BlockEnd(_));
-            chunk.push(record);
-            position += 1;
-            let full = chunk.len() >= CHUNK_RECORDS;
-            let stop_here = stop == Stop::Midway && position > midway;
-            if ends_block && (full || stop_here || position == to) {
-                let undo = if record_block < undo_from {
-                    Undo::Skip
-                } else {
-                    Undo::Record
-                };
-                // The next chunk gets this one's size, and the last none.
-                let next = if position == to || stop_here {
-                    0
-                } else {
-                    chunk.len()
-                };
-                if !hand_over(&mut chunk, next, position, undo) || stop_here {
-                    return;
-                }
-            }
-            if (position - from) % RECYCLE_EVERY == 0 {
-                while let Ok(done) = applied.try_recv() {
-                    reader.recycle(done);
-                }
-            }
-        }
-        if !chunk.is_empty() {
-            // The range did not end at a block boundary (callers never ask
-            // for that), or the log ended early: apply what there is so
-            // the projection matches the log.
-            hand_over(&mut chunk, 0, position, Undo::Record);
-        }
-    });
-    Ok((received, spent))
 }
 
 /// The last block boundary at or below `block`, searching the log from
@@ -430,6 +312,40 @@ mod tests {
             cuts[2..].iter().all(|cut| cut.undo == Undo::Record),
             "{cuts:?}"
         );
+    }
+
+    #[test]
+    fn the_transactions_hold_the_ranges_records_in_order() {
+        let (_dir, log) = log();
+        // Frames hold 1,000 blocks (10,000 records): the second range
+        // starts and ends inside frames, and its window cut carries a
+        // record over into the next transaction.
+        let ranges = [
+            (0, records_to(BLOCKS), 0),
+            (records_to(1_500), records_to(11_250), 8_001),
+        ];
+        for (from, to, undo_from) in ranges {
+            let range = Range {
+                from,
+                to,
+                stop: Stop::AtEnd,
+                undo_from,
+            };
+            let mut applied = Vec::new();
+            walk(&log, range, &|_, _| {}, &mut |records, _, _| {
+                applied.extend(records.iter().cloned());
+                Ok(Some(records))
+            })
+            .expect("walk");
+            let expected: Vec<LogRecord> = log
+                .read_from_record(from)
+                .expect("read")
+                .take((to - from) as usize)
+                .collect::<Result<_, _>>()
+                .expect("records");
+            assert_eq!(applied.len(), expected.len());
+            assert!(applied == expected, "the records of {from}..{to} differ");
+        }
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub use block::BlockRef;
 pub use catalog::{Catalog, TokenEntry, TokenStatus};
 pub use error::StateError;
 pub use events::TokenEvent;
-pub use log::{EventLog, LogRecord};
+pub use log::{EventLog, LogRecord, RecordSink};
 pub use op::TokenOp;
 pub use projection::Projection;
 pub use registry::Registry;

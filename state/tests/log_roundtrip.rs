@@ -4,7 +4,7 @@ mod log_support;
 
 use log_support::{batch, end, op, read_all, segment_files, tiny};
 use state::log::{EventLog, LogOptions, LogRecord, OpenReport};
-use state::StateError;
+use state::{RecordSink, StateError};
 
 /// Appends many batches over small segments; returns the log and every record.
 fn build(dir: &std::path::Path, options: LogOptions) -> (EventLog, Vec<LogRecord>) {
@@ -176,6 +176,81 @@ fn read_from_record_at_every_index() {
         }
         let past = log.read_from_record(all.len() as u64 + 1);
         assert!(matches!(past, Err(StateError::InvalidArgument(_))));
+    }
+}
+
+/// Lends the records it holds as slots, in turn, then new ones, and stops
+/// the reading once it has `most`.
+struct Slots {
+    records: Vec<LogRecord>,
+    filled: usize,
+    most: usize,
+}
+
+impl Slots {
+    /// Slots that are used records of both kinds, in another order than
+    /// the log's, so that most are decoded over and some change kind.
+    fn over(used: &[LogRecord], most: usize) -> Slots {
+        Slots {
+            records: used.iter().rev().cloned().collect(),
+            filled: 0,
+            most,
+        }
+    }
+
+    fn into_records(mut self) -> Vec<LogRecord> {
+        self.records.truncate(self.filled);
+        self.records
+    }
+}
+
+impl RecordSink for Slots {
+    fn slot(&mut self) -> &mut LogRecord {
+        if self.filled == self.records.len() {
+            self.records.push(end(0));
+        }
+        &mut self.records[self.filled]
+    }
+
+    fn filled(&mut self) -> bool {
+        self.filled += 1;
+        self.filled < self.most
+    }
+}
+
+#[test]
+fn draining_into_used_records_reads_the_same_from_every_record_and_block() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (log, all) = build(dir.path(), tiny(1500));
+    for most in [usize::MAX, 3] {
+        for i in 0..=all.len() {
+            let mut slots = Slots::over(&all, most);
+            let reader = log.read_from_record(i as u64).expect("reader");
+            reader.drain_into(&mut slots).expect("decodes");
+            let expected: Vec<_> = all[i..].iter().take(most).cloned().collect();
+            assert_eq!(
+                slots.into_records(),
+                expected,
+                "from record {i}, at most {most}"
+            );
+        }
+        let last = all.last().map(LogRecord::block).expect("records");
+        for b in 0..=last + 2 {
+            let mut slots = Slots::over(&all, most);
+            let reader = log.read_from_block(b).expect("reader");
+            reader.drain_into(&mut slots).expect("decodes");
+            let expected: Vec<_> = all
+                .iter()
+                .filter(|r| r.block() >= b)
+                .take(most)
+                .cloned()
+                .collect();
+            assert_eq!(
+                slots.into_records(),
+                expected,
+                "from block {b}, at most {most}"
+            );
+        }
     }
 }
 

@@ -199,7 +199,9 @@ pub(super) fn encode_frame(
 /// header was already parsed. `header_bytes`, `payload` and `trailer` are
 /// the frame's three parts as read from disk. Records are decoded into
 /// those `spares` holds while it has any. Errors are worded for an
-/// operator; the caller adds file and offset.
+/// operator; the caller adds file and offset. (Readers do these steps
+/// apart, keeping buffers from frame to frame.)
+#[cfg(test)]
 pub(super) fn decode_frame(
     header: &FrameHeader,
     header_bytes: &[u8; HEADER_LEN],
@@ -207,6 +209,52 @@ pub(super) fn decode_frame(
     trailer: [u8; TRAILER_LEN],
     spares: &mut Spares,
 ) -> Result<Vec<LogRecord>, String> {
+    let mut raw = Vec::new();
+    let mut unzip = Unzip::new()?;
+    open_frame(header, header_bytes, payload, trailer, &mut unzip, &mut raw)?;
+    decode_records(header, &raw, spares)
+}
+
+/// Decodes every record of `raw`, the opened payload of the frame `header`
+/// heads (see [`open_frame`]), into records taken from `spares`.
+pub(super) fn decode_records(
+    header: &FrameHeader,
+    raw: &[u8],
+    spares: &mut Spares,
+) -> Result<Vec<LogRecord>, String> {
+    let mut frame = FrameRecords::new(header, raw);
+    let mut records = Vec::with_capacity(header.count as usize);
+    while !frame.is_done() {
+        let mut record = spares.any();
+        frame.decode_into(&mut record, spares)?;
+        records.push(record);
+    }
+    Ok(records)
+}
+
+/// A zstd decompression context, kept for the frames of a read.
+pub(super) struct Unzip(zstd::bulk::Decompressor<'static>);
+
+impl Unzip {
+    /// A new context.
+    pub(super) fn new() -> Result<Self, String> {
+        zstd::bulk::Decompressor::new()
+            .map(Unzip)
+            .map_err(|e| format!("no zstd decompression context: {e}"))
+    }
+}
+
+/// Checks the frame checksum of a frame whose header was already parsed
+/// (its three parts as read from disk) and decompresses its payload into
+/// `raw`, replacing what `raw` held.
+pub(super) fn open_frame(
+    header: &FrameHeader,
+    header_bytes: &[u8; HEADER_LEN],
+    payload: &[u8],
+    trailer: [u8; TRAILER_LEN],
+    unzip: &mut Unzip,
+    raw: &mut Vec<u8>,
+) -> Result<(), String> {
     let stored = u32::from_le_bytes(trailer);
     let computed = frame_crc(header_bytes, payload);
     if stored != computed {
@@ -214,7 +262,11 @@ pub(super) fn decode_frame(
             "frame checksum mismatch (stored {stored:08x}, computed {computed:08x})"
         ));
     }
-    let raw = zstd::bulk::decompress(payload, header.raw_len as usize)
+    raw.clear();
+    raw.reserve(header.raw_len as usize);
+    unzip
+        .0
+        .decompress_to_buffer(payload, raw)
         .map_err(|e| format!("frame payload does not decompress: {e}"))?;
     if raw.len() != header.raw_len as usize {
         return Err(format!(
@@ -223,39 +275,85 @@ pub(super) fn decode_frame(
             header.raw_len
         ));
     }
-    let mut decoder = RecordDecoder::new(&raw);
-    let mut records = Vec::with_capacity(header.count as usize);
-    let mut previous_block = header.first_block;
-    for i in 0..header.count {
-        let record = decoder
-            .next_record_reusing(spares)
+    Ok(())
+}
+
+/// The records of an opened frame, decoded one at a time, each checked as
+/// it comes: blocks in order and inside the header's range, the first and
+/// last at the header's blocks, no bytes after the last.
+pub(super) struct FrameRecords<'a> {
+    header: &'a FrameHeader,
+    decoder: RecordDecoder<'a>,
+    decoded: u32,
+    previous_block: BlockNum,
+}
+
+impl<'a> FrameRecords<'a> {
+    /// The records of `raw`, the payload of the frame `header` heads.
+    pub(super) fn new(header: &'a FrameHeader, raw: &'a [u8]) -> Self {
+        FrameRecords {
+            header,
+            decoder: RecordDecoder::new(raw),
+            decoded: 0,
+            previous_block: header.first_block,
+        }
+    }
+
+    /// Whether every record was decoded.
+    pub(super) fn is_done(&self) -> bool {
+        self.decoded >= self.header.count
+    }
+
+    /// Records decoded so far.
+    pub(super) fn decoded(&self) -> u32 {
+        self.decoded
+    }
+
+    /// Decodes the next record into `slot` (see
+    /// [`RecordDecoder::decode_into`]). The last one's error may be about
+    /// the frame as a whole.
+    pub(super) fn decode_into(
+        &mut self,
+        slot: &mut LogRecord,
+        spares: &mut Spares,
+    ) -> Result<(), String> {
+        let i = self.decoded;
+        let header = self.header;
+        self.decoder
+            .decode_into(slot, spares)
             .map_err(|e| format!("record {i} of the frame does not decode: {}", e.0))?;
-        let block = record.block();
-        if block < previous_block || block > header.last_block {
+        self.decoded += 1;
+        let block = slot.block();
+        if block < self.previous_block || block > header.last_block {
             return Err(format!(
                 "record {i} of the frame is at block {block}, outside the frame's order \
-                 (previous {previous_block}, frame ends at {})",
-                header.last_block
+                 (previous {}, frame ends at {})",
+                self.previous_block, header.last_block
             ));
         }
-        previous_block = block;
-        records.push(record);
+        let not_spanned = || {
+            format!(
+                "frame records do not span the header's blocks {}..={}",
+                header.first_block, header.last_block
+            )
+        };
+        if i == 0 && block != header.first_block {
+            return Err(not_spanned());
+        }
+        self.previous_block = block;
+        if self.is_done() {
+            if !self.decoder.is_empty() {
+                return Err(format!(
+                    "frame payload has bytes after its {} records",
+                    header.count
+                ));
+            }
+            if block != header.last_block {
+                return Err(not_spanned());
+            }
+        }
+        Ok(())
     }
-    if !decoder.is_empty() {
-        return Err(format!(
-            "frame payload has bytes after its {} records",
-            header.count
-        ));
-    }
-    let first_matches = records.first().map(LogRecord::block) == Some(header.first_block);
-    let last_matches = records.last().map(LogRecord::block) == Some(header.last_block);
-    if !first_matches || !last_matches {
-        return Err(format!(
-            "frame records do not span the header's blocks {}..={}",
-            header.first_block, header.last_block
-        ));
-    }
-    Ok(records)
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {

@@ -37,7 +37,7 @@ use crate::op::TokenOp;
 use self::frame::EncodeError;
 use self::index::FrameIndex;
 use self::reader::FrameCursor;
-pub use self::reader::LogReader;
+pub use self::reader::{LogReader, RecordSink};
 use self::segment::Segment;
 
 /// One entry of the log.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::block::BlockNum;
 use crate::error::StateError;
-use crate::log::frame::{self, FrameHeader, HEADER_LEN, TRAILER_LEN};
+use crate::log::frame::{self, FrameHeader, FrameRecords, Unzip, HEADER_LEN, TRAILER_LEN};
 use crate::log::segment::Segment;
 use crate::log::spares::Spares;
 use crate::log::LogRecord;
@@ -64,9 +64,15 @@ impl FrameCursor {
     }
 
     fn corrupt(&self, detail: String) -> StateError {
+        self.corrupt_at(self.offset, detail)
+    }
+
+    /// A `Corrupt` error about the frame at byte `offset` of the segment
+    /// the cursor is in.
+    fn corrupt_at(&self, offset: u64, detail: String) -> StateError {
         StateError::Corrupt {
             path: self.path(),
-            detail: format!("frame at byte {}: {detail}", self.offset),
+            detail: format!("frame at byte {offset}: {detail}"),
         }
     }
 
@@ -166,25 +172,55 @@ impl FrameCursor {
         &mut self,
         spares: &mut Spares,
     ) -> Result<Vec<LogRecord>, StateError> {
-        let Some((header, header_bytes)) = self.pending.take() else {
+        let mut unzip = Unzip::new().map_err(|why| self.corrupt(why))?;
+        let (mut payload, mut raw) = (Vec::new(), Vec::new());
+        let Some((header, at)) = self.open_pending(&mut unzip, &mut payload, &mut raw)? else {
             return Ok(Vec::new());
+        };
+        frame::decode_records(&header, &raw, spares).map_err(|why| self.corrupt_at(at, why))
+    }
+
+    /// Checks the pending frame's checksum and decompresses its payload
+    /// into `raw`, reading it through `payload`; moves past the frame and
+    /// returns its byte offset in the segment, for errors about its
+    /// records. `None` when no frame is pending.
+    fn open_pending(
+        &mut self,
+        unzip: &mut Unzip,
+        payload: &mut Vec<u8>,
+        raw: &mut Vec<u8>,
+    ) -> Result<Option<(FrameHeader, u64)>, StateError> {
+        let Some((header, header_bytes)) = self.pending.take() else {
+            return Ok(None);
         };
         let path = self.path();
         let Some(reader) = &mut self.reader else {
-            return Ok(Vec::new());
+            return Ok(None);
         };
-        let mut payload = vec![0u8; header.payload_len as usize];
+        payload.clear();
+        payload.resize(header.payload_len as usize, 0);
         let mut trailer = [0u8; TRAILER_LEN];
         reader
-            .read_exact(&mut payload)
+            .read_exact(payload)
             .and_then(|()| reader.read_exact(&mut trailer))
             .map_err(|e| StateError::io(&path, e))?;
-        let records = frame::decode_frame(&header, &header_bytes, &payload, trailer, spares)
+        frame::open_frame(&header, &header_bytes, payload, trailer, unzip, raw)
             .map_err(|why| self.corrupt(why))?;
+        let at = self.offset;
         self.offset += header.frame_len();
         self.next_record = header.end_record();
-        Ok(records)
+        Ok(Some((header, at)))
     }
+}
+
+/// Where [`LogReader::drain_into`] decodes records: into slots the sink
+/// lends, one at a time, so that records reach their place without moves.
+pub trait RecordSink {
+    /// The record to decode the next one into, reusing its strings; the
+    /// same one again until [`RecordSink::filled`] takes it.
+    fn slot(&mut self) -> &mut LogRecord;
+    /// Takes the record just decoded into the slot; false stops the reading.
+    fn filled(&mut self) -> bool;
 }
 
 /// Where a reader starts inside the first frame it decodes.
@@ -196,6 +232,28 @@ enum Start {
     Block(BlockNum),
     /// Already started.
     Started,
+}
+
+impl Start {
+    /// Whether the reader starts after every record of the frame `header`
+    /// heads.
+    fn is_wholly_after(&self, header: &FrameHeader) -> bool {
+        match *self {
+            Start::Record(index) => header.end_record() <= index,
+            Start::Block(block) => header.last_block < block,
+            Start::Started => false,
+        }
+    }
+
+    /// Whether the record at log position `index` and block `block` is at or
+    /// after the start.
+    fn admits(&self, index: u64, block: BlockNum) -> bool {
+        match *self {
+            Start::Record(first) => index >= first,
+            Start::Block(first) => block >= first,
+            Start::Started => true,
+        }
+    }
 }
 
 /// Iterator over log records in order, decompressing one frame at a time.
@@ -259,6 +317,48 @@ impl LogReader {
         self.spares.keep(records);
     }
 
+    /// Decodes the rest of the records into `sink`'s slots, until the log (as
+    /// it was when the reader was made) ends or the sink stops it. A frame's
+    /// records are checked as they come, so a frame that turns out bad
+    /// further on (its checksum right, its records not: a bug, not a disk
+    /// error) has given its earlier records before the error.
+    pub fn drain_into(mut self, sink: &mut impl RecordSink) -> Result<(), StateError> {
+        for record in self.buffered.by_ref() {
+            *sink.slot() = record;
+            if !sink.filled() {
+                return Ok(());
+            }
+        }
+        let Some(mut cursor) = self.cursor.take() else {
+            return Ok(());
+        };
+        let (mut payload, mut raw) = (Vec::new(), Vec::new());
+        let mut unzip = Unzip::new().map_err(|why| cursor.corrupt(why))?;
+        while let Some(header) = cursor.next_header()? {
+            if self.start.is_wholly_after(&header) {
+                cursor.skip_payload()?;
+                continue;
+            }
+            let Some((header, at)) = cursor.open_pending(&mut unzip, &mut payload, &mut raw)?
+            else {
+                return Ok(());
+            };
+            let mut records = FrameRecords::new(&header, &raw);
+            while !records.is_done() {
+                let index = header.first_record + u64::from(records.decoded());
+                let slot = sink.slot();
+                records
+                    .decode_into(slot, &mut self.spares)
+                    .map_err(|why| cursor.corrupt_at(at, why))?;
+                if self.start.admits(index, slot.block()) && !sink.filled() {
+                    return Ok(());
+                }
+            }
+            self.start = Start::Started;
+        }
+        Ok(())
+    }
+
     fn next_frame(&mut self) -> Result<bool, StateError> {
         let Some(cursor) = &mut self.cursor else {
             return Ok(false);
@@ -267,12 +367,7 @@ impl LogReader {
             let Some(header) = cursor.next_header()? else {
                 return Ok(false);
             };
-            let wholly_before = match self.start {
-                Start::Record(index) => header.end_record() <= index,
-                Start::Block(block) => header.last_block < block,
-                Start::Started => false,
-            };
-            if wholly_before {
+            if self.start.is_wholly_after(&header) {
                 cursor.skip_payload()?;
                 continue;
             }

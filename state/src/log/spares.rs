@@ -24,10 +24,30 @@ impl Spares {
             if self.len() >= MOST_KEPT {
                 break;
             }
-            match record {
-                LogRecord::Op(op) => self.ops.push(op),
-                LogRecord::BlockEnd(end) => self.ends.push(end),
-            }
+            self.keep_one(record);
+        }
+    }
+
+    /// Keeps one record, if fewer than [`MOST_KEPT`] are kept.
+    pub(super) fn keep_one(&mut self, record: LogRecord) {
+        if self.len() >= MOST_KEPT {
+            return;
+        }
+        match record {
+            LogRecord::Op(op) => self.ops.push(op),
+            LogRecord::BlockEnd(end) => self.ends.push(end),
+        }
+    }
+
+    /// A kept record to decode into: an operation (most records are) while
+    /// any is kept, else a block end, else an empty operation.
+    pub(super) fn any(&mut self) -> LogRecord {
+        if let Some(op) = self.ops.pop() {
+            return LogRecord::Op(op);
+        }
+        match self.ends.pop() {
+            Some(end) => LogRecord::BlockEnd(end),
+            None => LogRecord::Op(TokenOp::default()),
         }
     }
 
