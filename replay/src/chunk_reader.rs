@@ -75,7 +75,7 @@ struct ChunkSink {
     /// transaction's, to be decoded into.
     chunk: Vec<LogRecord>,
     filled: usize,
-    chunks: crossbeam_channel::Sender<Result<Chunk, state::StateError>>,
+    chunks: Sender<Result<Chunk, state::StateError>>,
     applied: Receiver<Vec<LogRecord>>,
 }
 

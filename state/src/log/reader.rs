@@ -25,6 +25,12 @@ pub(super) struct FrameCursor {
     next_record: u64,
     end_record: u64,
     pending: Option<(FrameHeader, [u8; HEADER_LEN])>,
+    /// What reading frames' payloads takes, kept from frame to frame: a
+    /// zstd context (made at the first payload), the compressed bytes, and
+    /// the decompressed bytes of the last frame opened.
+    unzip: Option<Unzip>,
+    payload: Vec<u8>,
+    raw: Vec<u8>,
 }
 
 impl FrameCursor {
@@ -47,6 +53,9 @@ impl FrameCursor {
             next_record: first_record,
             end_record,
             pending: None,
+            unzip: None,
+            payload: Vec::new(),
+            raw: Vec::new(),
         }
     }
 
@@ -172,40 +181,45 @@ impl FrameCursor {
         &mut self,
         spares: &mut Spares,
     ) -> Result<Vec<LogRecord>, StateError> {
-        let mut unzip = Unzip::new().map_err(|why| self.corrupt(why))?;
-        let (mut payload, mut raw) = (Vec::new(), Vec::new());
-        let Some((header, at)) = self.open_pending(&mut unzip, &mut payload, &mut raw)? else {
+        let Some((header, at)) = self.open_pending()? else {
             return Ok(Vec::new());
         };
-        frame::decode_records(&header, &raw, spares).map_err(|why| self.corrupt_at(at, why))
+        frame::decode_records(&header, &self.raw, spares).map_err(|why| self.corrupt_at(at, why))
     }
 
     /// Checks the pending frame's checksum and decompresses its payload
-    /// into `raw`, reading it through `payload`; moves past the frame and
-    /// returns its byte offset in the segment, for errors about its
-    /// records. `None` when no frame is pending.
-    fn open_pending(
-        &mut self,
-        unzip: &mut Unzip,
-        payload: &mut Vec<u8>,
-        raw: &mut Vec<u8>,
-    ) -> Result<Option<(FrameHeader, u64)>, StateError> {
+    /// into `self.raw`; moves past the frame and returns its byte offset in
+    /// the segment, for errors about its records. `None` when no frame is
+    /// pending.
+    fn open_pending(&mut self) -> Result<Option<(FrameHeader, u64)>, StateError> {
         let Some((header, header_bytes)) = self.pending.take() else {
             return Ok(None);
         };
         let path = self.path();
+        let mut unzip = match self.unzip.take() {
+            Some(unzip) => unzip,
+            None => Unzip::new().map_err(|why| self.corrupt(why))?,
+        };
         let Some(reader) = &mut self.reader else {
             return Ok(None);
         };
-        payload.clear();
-        payload.resize(header.payload_len as usize, 0);
+        self.payload.clear();
+        self.payload.resize(header.payload_len as usize, 0);
         let mut trailer = [0u8; TRAILER_LEN];
         reader
-            .read_exact(payload)
+            .read_exact(&mut self.payload)
             .and_then(|()| reader.read_exact(&mut trailer))
             .map_err(|e| StateError::io(&path, e))?;
-        frame::open_frame(&header, &header_bytes, payload, trailer, unzip, raw)
-            .map_err(|why| self.corrupt(why))?;
+        let opened = frame::open_frame(
+            &header,
+            &header_bytes,
+            &self.payload,
+            trailer,
+            &mut unzip,
+            &mut self.raw,
+        );
+        self.unzip = Some(unzip);
+        opened.map_err(|why| self.corrupt(why))?;
         let at = self.offset;
         self.offset += header.frame_len();
         self.next_record = header.end_record();
@@ -332,18 +346,15 @@ impl LogReader {
         let Some(mut cursor) = self.cursor.take() else {
             return Ok(());
         };
-        let (mut payload, mut raw) = (Vec::new(), Vec::new());
-        let mut unzip = Unzip::new().map_err(|why| cursor.corrupt(why))?;
         while let Some(header) = cursor.next_header()? {
             if self.start.is_wholly_after(&header) {
                 cursor.skip_payload()?;
                 continue;
             }
-            let Some((header, at)) = cursor.open_pending(&mut unzip, &mut payload, &mut raw)?
-            else {
+            let Some((header, at)) = cursor.open_pending()? else {
                 return Ok(());
             };
-            let mut records = FrameRecords::new(&header, &raw);
+            let mut records = FrameRecords::new(&header, &cursor.raw);
             while !records.is_done() {
                 let index = header.first_record + u64::from(records.decoded());
                 let slot = sink.slot();
