@@ -7,6 +7,7 @@ use state::BlockRef;
 
 use super::scan::Scanner;
 use super::text::Text;
+use super::transaction::{decode_transaction, Place};
 use super::{DecodeError, OpFilter};
 
 /// One custom_json operation whose id passed the [`OpFilter`], in the form
@@ -55,36 +56,6 @@ struct RawBlock<'a> {
     transactions: Vec<&'a RawValue>,
     #[serde(borrow, default)]
     transaction_ids: Option<Vec<Text<'a>>>,
-}
-
-#[derive(Deserialize)]
-struct RawTransaction<'a> {
-    #[serde(borrow, default)]
-    operations: Vec<&'a RawValue>,
-    #[serde(borrow, default)]
-    transaction_id: Option<Text<'a>>,
-}
-
-/// Appbase: `{"type":"custom_json_operation","value":{...}}`.
-#[derive(Deserialize)]
-struct AppbaseOp<'a> {
-    #[serde(borrow, rename = "type")]
-    kind: Text<'a>,
-    #[serde(borrow)]
-    value: &'a RawValue,
-}
-
-/// The custom_json body; the auths are only parsed once the id matched.
-#[derive(Deserialize)]
-struct RawCustomJson<'a> {
-    #[serde(borrow)]
-    id: Text<'a>,
-    #[serde(borrow)]
-    json: Text<'a>,
-    #[serde(borrow)]
-    required_auths: &'a RawValue,
-    #[serde(borrow)]
-    required_posting_auths: &'a RawValue,
 }
 
 fn malformed(message: String) -> DecodeError {
@@ -168,11 +139,15 @@ fn decode_parts(
         }
         let trx_index = u32::try_from(trx_index)
             .map_err(|_| malformed(format!("block {num}: too many transactions")))?;
-        let trx_id = block
-            .transaction_ids
-            .and_then(|ids| ids.get(trx_index as usize))
-            .copied();
-        decode_transaction(num, trx_index, raw_trx, trx_id, filter, &mut ops)?;
+        let place = Place {
+            num,
+            trx_index,
+            listed_id: block
+                .transaction_ids
+                .and_then(|ids| ids.get(trx_index as usize))
+                .copied(),
+        };
+        decode_transaction(place, raw_trx, filter, &mut ops)?;
     }
     Ok(DecodedBlock {
         block: BlockRef {
@@ -183,107 +158,6 @@ fn decode_parts(
         previous: previous.to_owned(),
         transactions: block.transactions.len(),
         ops,
-    })
-}
-
-fn decode_transaction(
-    num: u64,
-    trx_index: u32,
-    raw: &[u8],
-    listed_id: Option<&str>,
-    filter: &OpFilter,
-    out: &mut Vec<CustomJson>,
-) -> Result<(), DecodeError> {
-    let trx: RawTransaction<'_> =
-        serde_json::from_slice(raw).map_err(|e| DecodeError::json("transaction", e))?;
-    let mut trx_id: Option<String> = None;
-    for (op_index, raw_op) in trx.operations.iter().enumerate() {
-        let Some(op) = custom_json(raw_op)? else {
-            continue;
-        };
-        if !filter.matches(op.id.as_str()) {
-            continue;
-        }
-        let op_index = u32::try_from(op_index)
-            .map_err(|_| malformed(format!("block {num}: too many operations")))?;
-        let trx_id = match &trx_id {
-            Some(id) => id.clone(),
-            None => {
-                let id = transaction_id(num, trx_index, listed_id, trx.transaction_id.as_ref())?;
-                trx_id = Some(id.clone());
-                id
-            }
-        };
-        out.push(CustomJson {
-            trx_index,
-            op_index,
-            trx_id,
-            id: op.id.0.into_owned(),
-            required_auths: auths(num, "required_auths", op.required_auths)?,
-            required_posting_auths: auths(
-                num,
-                "required_posting_auths",
-                op.required_posting_auths,
-            )?,
-            json: op.json.0.into_owned(),
-        });
-    }
-    Ok(())
-}
-
-/// The custom_json body of an operation in either form, `None` for other
-/// operation types.
-fn custom_json(raw: &RawValue) -> Result<Option<RawCustomJson<'_>>, DecodeError> {
-    let text = raw.get();
-    let (kind, value) = match text.trim_start().as_bytes().first() {
-        Some(b'{') => {
-            let op: AppbaseOp<'_> =
-                serde_json::from_str(text).map_err(|e| DecodeError::json("operation", e))?;
-            (op.kind, op.value)
-        }
-        Some(b'[') => {
-            let op: (Text<'_>, &RawValue) =
-                serde_json::from_str(text).map_err(|e| DecodeError::json("operation", e))?;
-            op
-        }
-        _ => {
-            return Err(malformed(
-                "an operation is neither an object nor a [name, body] pair".into(),
-            ))
-        }
-    };
-    if !matches!(kind.as_str(), "custom_json_operation" | "custom_json") {
-        return Ok(None);
-    }
-    serde_json::from_str(value.get())
-        .map(Some)
-        .map_err(|e| DecodeError::json("custom_json operation", e))
-}
-
-fn transaction_id(
-    num: u64,
-    trx_index: u32,
-    listed: Option<&str>,
-    own: Option<&Text<'_>>,
-) -> Result<String, DecodeError> {
-    let id = listed.or(own.map(Text::as_str)).ok_or_else(|| {
-        malformed(format!(
-            "block {num}: transaction {trx_index} has no id (no transaction_ids[{trx_index}] nor transaction_id)"
-        ))
-    })?;
-    if id.len() != 40 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(malformed(format!(
-            "block {num}: transaction {trx_index} id `{id}` is not 40 hex characters"
-        )));
-    }
-    Ok(id.to_owned())
-}
-
-fn auths(num: u64, field: &'static str, raw: &RawValue) -> Result<Vec<String>, DecodeError> {
-    serde_json::from_str(raw.get()).map_err(|e| {
-        malformed(format!(
-            "block {num}: custom_json {field} is not a list of names: {e}"
-        ))
     })
 }
 

@@ -5,17 +5,23 @@
 //! `RawValue` slices of the input until an operation's custom_json id matches
 //! the [`OpFilter`]; a memchr prefilter skips whole transactions in which no
 //! registered prefix occurs. In a `get_block_range` answer, a scanner
-//! (`scan`) steps over those transactions and the other skipped fields
-//! instead of serde, which would check every byte of them. Malformed input
-//! gives a [`DecodeError`], never a panic.
+//! (`scan`, 64 bytes at a time through objects and arrays) steps over
+//! those transactions and the other skipped fields instead of serde, which
+//! would check every byte of them. In every form, the scanner also finds
+//! the operations of the transactions a prefix occurs in, and serde reads
+//! only their custom_json bodies. Malformed input gives a [`DecodeError`],
+//! never a panic.
 
 mod block;
+mod chunk_masks;
 mod dgpo;
 mod envelope;
 mod error;
 mod filter;
+mod nested;
 mod scan;
 mod text;
+mod transaction;
 
 pub use block::{
     block, block_range_result, check_link, check_range, condenser_block_result, get_block_result,

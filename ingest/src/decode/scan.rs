@@ -5,16 +5,15 @@
 //! reads every byte of them to find where each ends, checking escapes,
 //! numbers and UTF-8 on the way. The scanner only follows the structure:
 //! strings are crossed with `memchr` (to the next quote or backslash), and
-//! brackets are matched with a small stack. Whatever it cannot follow
+//! objects and arrays 64 bytes at a time ([`nested_end`]), their brackets
+//! matched with a small stack. Whatever it cannot follow
 //! (an unterminated string, unbalanced or too deeply nested brackets, the
 //! end of the input) is `None`, and the caller falls back to serde, which
 //! says what is wrong. What the decoder keeps is still decoded by serde.
 
 use memchr::memchr2;
 
-/// Deepest nesting the scanner follows (serde_json stops at 128; blocks
-/// nest about 6 deep).
-const MAX_DEPTH: u32 = 64;
+use super::nested::nested_end;
 
 /// A position in a JSON text.
 #[derive(Debug, Clone)]
@@ -43,6 +42,11 @@ impl<'a> Scanner<'a> {
     /// Steps over `expected` (after whitespace), `None` if something else is there.
     fn eat(&mut self, expected: u8) -> Option<()> {
         (self.peek()? == expected).then(|| self.pos += 1)
+    }
+
+    /// The next byte that is not whitespace, where the scanner stays.
+    pub(crate) fn next_byte(&mut self) -> Option<u8> {
+        self.peek()
     }
 
     /// True when only whitespace is left.
@@ -87,7 +91,7 @@ impl<'a> Scanner<'a> {
                 self.pos += 1;
                 self.cross_string()?;
             }
-            b'{' | b'[' => self.cross_nested()?,
+            b'{' | b'[' => self.pos = nested_end(self.bytes, self.pos)?,
             b'}' | b']' | b',' | b':' => return None,
             _ => {
                 // A number or a literal: up to the next delimiter.
@@ -100,38 +104,6 @@ impl<'a> Scanner<'a> {
             }
         }
         self.bytes.get(start..self.pos)
-    }
-
-    /// Steps over an object or array that starts at the position, matching
-    /// brackets on a stack of bits (1: object, 0: array).
-    fn cross_nested(&mut self) -> Option<()> {
-        let mut stack: u64 = 0;
-        let mut depth: u32 = 0;
-        loop {
-            let b = *self.bytes.get(self.pos)?;
-            self.pos += 1;
-            match b {
-                b'"' => self.cross_string()?,
-                b'{' | b'[' => {
-                    if depth == MAX_DEPTH {
-                        return None;
-                    }
-                    stack = (stack << 1) | u64::from(b == b'{');
-                    depth += 1;
-                }
-                b'}' | b']' => {
-                    if depth == 0 || (stack & 1 == 1) != (b == b'}') {
-                        return None;
-                    }
-                    stack >>= 1;
-                    depth -= 1;
-                    if depth == 0 {
-                        return Some(());
-                    }
-                }
-                _ => {}
-            }
-        }
     }
 
     /// Walks an object: `field` is called with each key (without escapes,
