@@ -5,7 +5,7 @@ use serde_json::value::RawValue;
 use state::block::block_num_from_id;
 use state::BlockRef;
 
-use super::scan::Scanner;
+use super::scan::{once, Scanner};
 use super::text::Text;
 use super::transaction::{decode_transaction, Place};
 use super::{DecodeError, OpFilter};
@@ -293,9 +293,6 @@ fn scan_block<'p, 'r>(
     s: &mut Scanner<'r>,
     lists: &'p mut BlockLists<'r>,
 ) -> Option<BlockParts<'p, 'r>> {
-    fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
-        slot.is_none().then(|| *slot = Some(value))
-    }
     let (mut id, mut previous, mut timestamp) = (None, None, None);
     let (mut has_transactions, mut has_ids) = (false, false);
     let BlockLists { transactions, ids } = lists;

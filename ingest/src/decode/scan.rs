@@ -15,6 +15,12 @@ use memchr::memchr2;
 
 use super::nested::nested_end;
 
+/// Puts `value` in `slot`, or `None` when it is filled already: for a
+/// field that may be given once (serde refuses a second).
+pub(crate) fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    slot.is_none().then(|| *slot = Some(value))
+}
+
 /// A position in a JSON text.
 #[derive(Debug, Clone)]
 pub(crate) struct Scanner<'a> {

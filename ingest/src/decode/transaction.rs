@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::block::CustomJson;
-use super::scan::Scanner;
+use super::scan::{once, Scanner};
 use super::text::Text;
 use super::{DecodeError, OpFilter};
 
@@ -154,11 +154,8 @@ fn scan_transaction<'r>(raw: &'r [u8], operations: &mut Vec<&'r [u8]>) -> Option
             has_operations = true;
             s.list_into(operations, Scanner::skip_value)
         }
-        "transaction_id" if own_id.is_none() => {
-            own_id = Some(s.plain_string()?);
-            Some(())
-        }
-        "operations" | "transaction_id" => None,
+        "transaction_id" => once(&mut own_id, s.plain_string()?),
+        "operations" => None,
         _ => s.skip_value().map(drop),
     })?;
     s.at_end().then_some(own_id)
@@ -172,15 +169,8 @@ fn scan_operation(raw: &[u8]) -> Option<(&str, &[u8])> {
         b'{' => {
             let (mut kind, mut value) = (None, None);
             s.object(|s, key| match key {
-                "type" if kind.is_none() => {
-                    kind = Some(s.plain_string()?);
-                    Some(())
-                }
-                "value" if value.is_none() => {
-                    value = Some(s.skip_value()?);
-                    Some(())
-                }
-                "type" | "value" => None,
+                "type" => once(&mut kind, s.plain_string()?),
+                "value" => once(&mut value, s.skip_value()?),
                 _ => s.skip_value().map(drop),
             })?;
             (kind?, value?)
