@@ -217,11 +217,12 @@ pub fn block_range_result(
 /// apart would scan every byte three times.
 ///
 /// The [`Scanner`] reads the structure and steps over what is skipped;
-/// the transactions a prefix occurs in are decoded by serde as before. A
+/// the transactions a prefix occurs in are decoded as in every form (see
+/// the `transaction` module: serde reads their custom_json bodies). A
 /// skipped transaction is only checked for its extent, not for the rest
 /// of JSON's grammar nor for UTF-8 (as serde's `IgnoredAny` does not check
 /// what it skips): its content is never used. Every string that is used is
-/// checked: ids and timestamps here, the matching transactions by serde.
+/// checked: ids and timestamps here, the custom_json bodies by serde.
 pub(crate) fn block_range_one_pass(
     body: &[u8],
     expected: usize,
