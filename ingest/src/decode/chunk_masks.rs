@@ -110,9 +110,9 @@ mod sse2 {
     /// Sixteen bytes in a register (the compiler makes this one unaligned load).
     #[target_feature(enable = "sse2")]
     fn load(bytes: &[u8; 16]) -> __m128i {
-        let (low, high) = bytes.split_at(8);
-        let word = |half: &[u8]| i64::from_le_bytes(half.try_into().unwrap_or_default());
-        _mm_set_epi64x(word(high), word(low))
+        let bits = u128::from_le_bytes(*bytes);
+        // The halves, as the two signed lanes the intrinsic takes.
+        _mm_set_epi64x((bits >> 64) as u64 as i64, bits as u64 as i64)
     }
 
     /// Bit i set where byte i of `v` is `byte`.
@@ -127,10 +127,8 @@ mod sse2 {
     pub(super) fn masks(chunk: &[u8; 64]) -> ChunkMasks {
         let fold = _mm_set1_epi8(i8::from_ne_bytes([FOLD]));
         let mut masks = ChunkMasks::default();
-        for (i, part) in chunk.chunks_exact(16).enumerate() {
-            let Ok(part) = <&[u8; 16]>::try_from(part) else {
-                continue;
-            };
+        let (parts, _) = chunk.as_chunks::<16>();
+        for (i, part) in parts.iter().enumerate() {
             let shift = 16 * i;
             let v = load(part);
             let folded = _mm_or_si128(v, fold);

@@ -34,8 +34,8 @@ impl<'a> Scanner<'a> {
         Scanner { bytes, pos: 0 }
     }
 
-    /// The byte at the position, after any whitespace.
-    fn peek(&mut self) -> Option<u8> {
+    /// The byte at the position, after any whitespace (which it steps over).
+    pub(crate) fn peek(&mut self) -> Option<u8> {
         while let Some(&b) = self.bytes.get(self.pos) {
             if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
                 return Some(b);
@@ -48,11 +48,6 @@ impl<'a> Scanner<'a> {
     /// Steps over `expected` (after whitespace), `None` if something else is there.
     fn eat(&mut self, expected: u8) -> Option<()> {
         (self.peek()? == expected).then(|| self.pos += 1)
-    }
-
-    /// The next byte that is not whitespace, where the scanner stays.
-    pub(crate) fn next_byte(&mut self) -> Option<u8> {
-        self.peek()
     }
 
     /// True when only whitespace is left.

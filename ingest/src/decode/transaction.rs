@@ -165,7 +165,7 @@ fn scan_transaction<'r>(raw: &'r [u8], operations: &mut Vec<&'r [u8]>) -> Option
 /// `None` where serde might answer differently.
 fn scan_operation(raw: &[u8]) -> Option<(&str, &[u8])> {
     let mut s = Scanner::new(raw);
-    let (kind, value) = match s.next_byte()? {
+    let (kind, value) = match s.peek()? {
         b'{' => {
             let (mut kind, mut value) = (None, None);
             s.object(|s, key| match key {

@@ -383,16 +383,13 @@ impl LogReader {
                 continue;
             }
             let mut records = cursor.read_records_reusing(&mut self.spares)?;
-            match self.start {
-                Start::Record(index) => {
-                    let skip = usize::try_from(index.saturating_sub(header.first_record))
-                        .unwrap_or(usize::MAX);
-                    records.drain(..skip.min(records.len()));
-                }
-                Start::Block(block) => records.retain(|r| r.block() >= block),
-                Start::Started => {}
-            }
-            self.start = Start::Started;
+            let start = std::mem::replace(&mut self.start, Start::Started);
+            let mut index = header.first_record;
+            records.retain(|record| {
+                let admitted = start.admits(index, record.block());
+                index += 1;
+                admitted
+            });
             self.buffered = records.into_iter();
             return Ok(true);
         }
