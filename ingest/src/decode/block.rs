@@ -133,6 +133,7 @@ fn decode_parts(
         }
     }
     let mut ops = Vec::new();
+    let mut operations = Vec::new();
     for (trx_index, raw_trx) in block.transactions.iter().enumerate() {
         if !filter.may_match(raw_trx) {
             continue;
@@ -147,7 +148,7 @@ fn decode_parts(
                 .and_then(|ids| ids.get(trx_index as usize))
                 .copied(),
         };
-        decode_transaction(place, raw_trx, filter, &mut ops)?;
+        decode_transaction(place, raw_trx, filter, &mut operations, &mut ops)?;
     }
     Ok(DecodedBlock {
         block: BlockRef {
@@ -218,11 +219,11 @@ pub fn block_range_result(
 ///
 /// The [`Scanner`] reads the structure and steps over what is skipped;
 /// the transactions a prefix occurs in are decoded as in every form (see
-/// the `transaction` module: serde reads their custom_json bodies). A
-/// skipped transaction is only checked for its extent, not for the rest
-/// of JSON's grammar nor for UTF-8 (as serde's `IgnoredAny` does not check
-/// what it skips): its content is never used. Every string that is used is
-/// checked: ids and timestamps here, the custom_json bodies by serde.
+/// the `transaction` and `body` modules). A skipped transaction is only
+/// checked for its extent, not for the rest of JSON's grammar nor for
+/// UTF-8 (as serde's `IgnoredAny` does not check what it skips): its
+/// content is never used. Every string that is used is checked: ids and
+/// timestamps here, the custom_json fields in `body`.
 pub(crate) fn block_range_one_pass(
     body: &[u8],
     expected: usize,

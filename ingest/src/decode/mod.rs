@@ -8,11 +8,12 @@
 //! (`scan`, 64 bytes at a time through objects and arrays) steps over
 //! those transactions and the other skipped fields instead of serde, which
 //! would check every byte of them. In every form, the scanner also finds
-//! the operations of the transactions a prefix occurs in, and serde reads
-//! only their custom_json bodies. Malformed input gives a [`DecodeError`],
-//! never a panic.
+//! the operations of the transactions a prefix occurs in and the parts of
+//! their custom_json bodies, with serde behind it for whatever it cannot
+//! read. Malformed input gives a [`DecodeError`], never a panic.
 
 mod block;
+mod body;
 mod chunk_masks;
 mod dgpo;
 mod envelope;
@@ -22,6 +23,7 @@ mod nested;
 mod scan;
 mod text;
 mod transaction;
+mod unescape;
 
 pub use block::{
     block, block_range_result, check_link, check_range, condenser_block_result, get_block_result,

@@ -9,7 +9,9 @@
 //! matched with a small stack. Whatever it cannot follow
 //! (an unterminated string, unbalanced or too deeply nested brackets, the
 //! end of the input) is `None`, and the caller falls back to serde, which
-//! says what is wrong. What the decoder keeps is still decoded by serde.
+//! says what is wrong. What the decoder keeps is read strictly: plain
+//! strings checked for UTF-8, escaped ones unescaped as serde would
+//! (`unescape`), anything else by serde.
 
 use memchr::memchr2;
 

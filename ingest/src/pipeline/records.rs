@@ -20,10 +20,14 @@ pub(crate) fn build(symbol: &str, routes: &Routes, decoded: Vec<DecodedBlock>) -
     for block in decoded {
         let num = block.block.num;
         for op in block.ops {
-            let name = match routes.route(&op.id, num) {
-                Some((owner, name)) if owner == symbol => name.to_owned(),
+            let prefix_len = match routes.route(&op.id, num) {
+                Some((owner, name)) if owner == symbol => op.id.len() - name.len(),
                 _ => continue,
             };
+            // The name is the id without its prefix: the id's own buffer,
+            // not a new one (and no free of the id on this thread).
+            let mut name = op.id;
+            name.drain(..prefix_len);
             records.push(LogRecord::Op(TokenOp {
                 block: num,
                 trx_index: op.trx_index,
