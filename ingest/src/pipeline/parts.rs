@@ -44,9 +44,10 @@ impl TokenParts {
         let mut ops: Vec<Vec<Vec<CustomJson>>> =
             prefixes.iter().map(|_| Vec::with_capacity(count)).collect();
         for block in chunk.blocks {
-            for (part, own) in ops.iter_mut().zip(by_prefix(block.ops, &prefixes)) {
-                part.push(own);
+            for part in &mut ops {
+                part.push(Vec::new());
             }
+            sort_by_prefix(block.ops, &prefixes, &mut ops);
             blocks.push((block.block, block.previous, block.transactions));
         }
         let ops = prefixes.into_iter().map(str::to_owned).zip(ops).collect();
@@ -63,22 +64,21 @@ impl TokenParts {
         // Every change to the parts is a complete step.
         let mut parts = self.parts.lock().unwrap_or_else(|e| e.into_inner());
         let ops = parts.ops.remove(prefix)?;
-        let identities = if parts.ops.is_empty() {
-            std::mem::take(&mut parts.blocks)
-        } else {
-            parts.blocks.clone()
+        let block = |((block, previous, transactions), ops)| DecodedBlock {
+            block,
+            previous,
+            transactions,
+            ops,
         };
-        drop(parts);
-        let blocks = identities
-            .into_iter()
-            .zip(ops)
-            .map(|((block, previous, transactions), ops)| DecodedBlock {
-                block,
-                previous,
-                transactions,
-                ops,
-            })
-            .collect();
+        let blocks = if parts.ops.is_empty() {
+            let identities = std::mem::take(&mut parts.blocks);
+            drop(parts);
+            identities.into_iter().zip(ops).map(block).collect()
+        } else {
+            // Cloned one by one into the stream's list, not into a copy
+            // of the whole list first.
+            parts.blocks.iter().cloned().zip(ops).map(block).collect()
+        };
         Some(Chunk {
             node: self.node,
             blocks,
@@ -86,10 +86,11 @@ impl TokenParts {
     }
 }
 
-/// `ops` sorted to the prefixes their ids start with, one list per prefix
-/// in the order of `prefixes`. An operation under two prefixes is copied.
-fn by_prefix(ops: Vec<CustomJson>, prefixes: &[&str]) -> Vec<Vec<CustomJson>> {
-    let mut own: Vec<Vec<CustomJson>> = prefixes.iter().map(|_| Vec::new()).collect();
+/// A block's `ops` sorted to the prefixes their ids start with, each onto
+/// the block's list (the last one) of its prefix's part in `parts`, one
+/// part per prefix in the order of `prefixes`. An operation under two
+/// prefixes is copied.
+fn sort_by_prefix(ops: Vec<CustomJson>, prefixes: &[&str], parts: &mut [Vec<Vec<CustomJson>>]) {
     for op in ops {
         let mut owners = prefixes
             .iter()
@@ -100,11 +101,18 @@ fn by_prefix(ops: Vec<CustomJson>, prefixes: &[&str]) -> Vec<Vec<CustomJson>> {
             continue;
         };
         for other in owners {
-            own[other].push(op.clone());
+            push_to_block(parts, other, op.clone());
         }
-        own[first].push(op);
+        push_to_block(parts, first, op);
     }
-    own
+}
+
+/// Appends `op` to the block's list of part `k` (the caller made one for
+/// every part before sorting the block's operations).
+fn push_to_block(parts: &mut [Vec<Vec<CustomJson>>], k: usize, op: CustomJson) {
+    if let Some(list) = parts.get_mut(k).and_then(|part| part.last_mut()) {
+        list.push(op);
+    }
 }
 
 #[cfg(test)]

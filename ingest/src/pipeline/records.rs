@@ -15,7 +15,10 @@ pub(crate) struct Batch {
 
 /// Keeps the operations whose longest registered prefix is `symbol`'s.
 pub(crate) fn build(symbol: &str, routes: &Routes, decoded: Vec<DecodedBlock>) -> Option<Batch> {
-    let mut records = Vec::new();
+    // Every operation may be the token's (the streams' parts hold only
+    // their own), and one `BlockEnd` follows them.
+    let ops: usize = decoded.iter().map(|block| block.ops.len()).sum();
+    let mut records = Vec::with_capacity(ops + 1);
     let mut blocks = Vec::with_capacity(decoded.len());
     for block in decoded {
         let num = block.block.num;
