@@ -85,12 +85,11 @@ impl Body<'_> {
 pub(crate) fn body(text: &[u8]) -> Result<Body<'_>, DecodeError> {
     match scan_body(text) {
         Some(body) => Ok(Body::Scanned(body)),
-        None => Ok(Body::Read(read_raw(text)?)),
+        None => read_body(text),
     }
 }
 
 /// The body through serde alone.
-#[cfg(test)]
 pub(crate) fn read_body(text: &[u8]) -> Result<Body<'_>, DecodeError> {
     Ok(Body::Read(read_raw(text)?))
 }
@@ -137,10 +136,7 @@ fn scanned_fields(body: &ScannedBody<'_>) -> Option<BodyFields> {
 fn plain_names(text: &[u8]) -> Option<Vec<String>> {
     let mut s = Scanner::new(text);
     let mut names = Vec::new();
-    s.array(|s| {
-        names.push(s.plain_string()?.to_owned());
-        Some(())
-    })?;
+    s.list_into(&mut names, |s| s.plain_string().map(str::to_owned))?;
     s.at_end().then_some(names)
 }
 

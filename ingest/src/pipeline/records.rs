@@ -17,8 +17,8 @@ pub(crate) struct Batch {
 pub(crate) fn build(symbol: &str, routes: &Routes, decoded: Vec<DecodedBlock>) -> Option<Batch> {
     // Every operation may be the token's (the streams' parts hold only
     // their own), and one `BlockEnd` follows them.
-    let ops: usize = decoded.iter().map(|block| block.ops.len()).sum();
-    let mut records = Vec::with_capacity(ops + 1);
+    let room: usize = decoded.iter().map(|block| block.ops.len()).sum::<usize>() + 1;
+    let mut records = Vec::with_capacity(room);
     let mut blocks = Vec::with_capacity(decoded.len());
     for block in decoded {
         let num = block.block.num;
