@@ -112,18 +112,33 @@ impl Chain {
     /// A whole `block_api.get_block_range` response body (JSON-RPC envelope
     /// with `id`) for blocks `start..start + count`.
     pub fn range_body(&self, id: u64, start: u64, count: u64, out: &mut Vec<u8>) {
-        out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
-        out.extend_from_slice(id.to_string().as_bytes());
-        out.extend_from_slice(br#","result":{"blocks":["#);
+        out.extend_from_slice(range_body_head(id).as_bytes());
+        self.write_blocks_array(start, count, out);
+        out.extend_from_slice(RANGE_BODY_TAIL);
+    }
+
+    /// The JSON array of blocks `start..start + count`, the `blocks` of a
+    /// `get_block_range` answer.
+    pub fn write_blocks_array(&self, start: u64, count: u64, out: &mut Vec<u8>) {
+        out.push(b'[');
         for (i, num) in (start..start + count).enumerate() {
             if i > 0 {
                 out.push(b',');
             }
             self.write_block(num, out);
         }
-        out.extend_from_slice(b"]}}");
+        out.push(b']');
     }
 }
+
+/// What comes before the `blocks` array in a `get_block_range` answer to
+/// the call with JSON-RPC `id`.
+pub fn range_body_head(id: u64) -> String {
+    format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{{"blocks":"#)
+}
+
+/// What comes after the `blocks` array in a `get_block_range` answer.
+pub const RANGE_BODY_TAIL: &[u8] = b"}}";
 
 /// Eight lower-case hex digits of `num` (block numbers fit in 32 bits).
 fn write_hex(out: &mut [u8], num: u64) {

@@ -1,6 +1,7 @@
 //! A local Hive node serving the generated chain: `block_api.get_block_range`
-//! answers are assembled from the pre-rendered templates (a memory copy
-//! and two 8-digit patches per block, no JSON rendering), and
+//! answers come from the ranges rendered before the run when it was given
+//! them (`rendered`), else are assembled from the pre-rendered templates (a
+//! memory copy and two 8-digit patches per block, no JSON rendering), and
 //! `get_dynamic_global_properties` reports a fixed head, irreversible.
 //!
 //! It runs on hyper directly rather than poem: a real node runs on another
@@ -15,7 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::server::conn::http1;
@@ -27,13 +28,16 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
-use crate::chain::Chain;
+use crate::chain::{range_body_head, Chain, RANGE_BODY_TAIL};
 use crate::error::BenchError;
+use crate::pieces::Pieces;
+use crate::rendered::RenderedRanges;
 
 /// What the node serves.
 struct NodeState {
     chain: Arc<Chain>,
     head: u64,
+    rendered: Option<Arc<RenderedRanges>>,
 }
 
 #[derive(Deserialize)]
@@ -60,8 +64,13 @@ impl Drop for LocalNode {
 }
 
 impl LocalNode {
-    /// Serves `chain` up to `head` on 127.0.0.1, on the current runtime.
-    pub(crate) async fn start(chain: Arc<Chain>, head: u64) -> Result<LocalNode, BenchError> {
+    /// Serves `chain` up to `head` on 127.0.0.1, on the current runtime;
+    /// the ranges in `rendered` as they are.
+    pub(crate) async fn start(
+        chain: Arc<Chain>,
+        head: u64,
+        rendered: Option<Arc<RenderedRanges>>,
+    ) -> Result<LocalNode, BenchError> {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .map_err(|e| BenchError::io("binding the local node", e))?;
@@ -71,7 +80,11 @@ impl LocalNode {
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(serve(
             listener,
-            Arc::new(NodeState { chain, head }),
+            Arc::new(NodeState {
+                chain,
+                head,
+                rendered,
+            }),
             stopped,
         ));
         Ok(LocalNode {
@@ -111,22 +124,23 @@ async fn serve(listener: TcpListener, state: Arc<NodeState>, mut stopped: onesho
 async fn answer(
     state: Arc<NodeState>,
     request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Pieces>, Infallible> {
     let body = match request.into_body().collect().await {
         Ok(body) => body.to_bytes(),
         Err(_) => Bytes::new(),
     };
     let out = match serde_json::from_slice::<RpcRequest>(&body) {
         Ok(call) => state.call(call),
-        Err(e) => serde_json::json!({
-            "jsonrpc": "2.0",
-            "id": null,
-            "error": {"code": -32700, "message": format!("not a JSON-RPC call: {e}")},
-        })
-        .to_string()
-        .into_bytes(),
+        Err(e) => Pieces::new([Bytes::from(
+            serde_json::json!({
+                "jsonrpc": "2.0",
+                "id": null,
+                "error": {"code": -32700, "message": format!("not a JSON-RPC call: {e}")},
+            })
+            .to_string(),
+        )]),
     };
-    let mut response = Response::new(Full::new(Bytes::from(out)));
+    let mut response = Response::new(out);
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -134,16 +148,30 @@ async fn answer(
 }
 
 impl NodeState {
-    fn call(&self, request: RpcRequest) -> Vec<u8> {
+    fn call(&self, request: RpcRequest) -> Pieces {
         let chain = &self.chain;
-        match request.method.as_str() {
+        let out = match request.method.as_str() {
             "block_api.get_block_range" => {
                 let start = request.params["starting_block_num"].as_u64().unwrap_or(0);
                 let count = request.params["count"].as_u64().unwrap_or(0).min(1000);
                 let start = start.max(chain.first());
                 let end = (start + count).min(self.head + 1).max(start);
+                let head = range_body_head(request.id);
+                if let Some(array) = self
+                    .rendered
+                    .as_ref()
+                    .and_then(|r| r.get(start, end - start))
+                {
+                    return Pieces::new([
+                        Bytes::from(head),
+                        array,
+                        Bytes::from_static(RANGE_BODY_TAIL),
+                    ]);
+                }
                 let mut out = Vec::with_capacity(((end - start) as usize) * 12_000);
-                chain.range_body(request.id, start, end - start, &mut out);
+                out.extend_from_slice(head.as_bytes());
+                chain.write_blocks_array(start, end - start, &mut out);
+                out.extend_from_slice(RANGE_BODY_TAIL);
                 out
             }
             "database_api.get_dynamic_global_properties"
@@ -166,6 +194,7 @@ impl NodeState {
             })
             .to_string()
             .into_bytes(),
-        }
+        };
+        Pieces::new([Bytes::from(out)])
     }
 }
