@@ -45,7 +45,8 @@ impl RenderedRanges {
     /// the rendered ranges (the node assembles any other one itself).
     pub(crate) fn get(&self, start: u64, count: u64) -> Option<Bytes> {
         let offset = start.checked_sub(self.first)?;
-        if offset % self.size != 0 || count != self.size.min(self.head + 1 - start) {
+        let left = (self.head + 1).checked_sub(start)?;
+        if offset % self.size != 0 || count != self.size.min(left) {
             return None;
         }
         let index = usize::try_from(offset / self.size).ok()?;
@@ -69,7 +70,14 @@ mod tests {
         }
         // Not a range's start, a range's wrong length, before the first
         // block, past the head.
-        for (start, count) in [(550, 100), (600, 99), (700, 100), (400, 100), (800, 100)] {
+        for (start, count) in [
+            (550, 100),
+            (600, 99),
+            (700, 100),
+            (400, 100),
+            (800, 100),
+            (900, 0),
+        ] {
             assert!(rendered.get(start, count).is_none(), "{start} {count}");
         }
     }
