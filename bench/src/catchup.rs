@@ -39,21 +39,28 @@ impl CatchUp {
     }
 }
 
+/// The settings the catch-up runs ingest with, on the node at `url`.
+fn ingest_config(url: String) -> IngestConfig {
+    IngestConfig {
+        nodes: vec![url],
+        poll_interval: Duration::from_millis(50),
+        ..IngestConfig::default()
+    }
+}
+
 /// The answers to every range a catch-up over `blocks` blocks asks for,
 /// rendered once for the runs of figure 2.
 pub(crate) fn render(blocks: u64) -> Result<Arc<RenderedRanges>, BenchError> {
     let chain = Chain::new(FIRST_BLOCK)?;
     let head = FIRST_BLOCK + blocks - 1;
-    Ok(Arc::new(RenderedRanges::new(
-        &chain,
-        head,
-        IngestConfig::default().range_size,
-    )))
+    let range_size = ingest_config(String::new()).range_size;
+    Ok(Arc::new(RenderedRanges::new(&chain, head, range_size)))
 }
 
 /// Catches three fresh tokens up over `blocks` blocks; returns once every
 /// token's cursor is the node's head. The node serves the ranges in
-/// `rendered` as they are, and assembles any other.
+/// `rendered` as they are; when it had any, a range it had to assemble is
+/// an error (the figure would no longer measure what it says).
 pub(crate) fn run(
     dir: &Path,
     blocks: u64,
@@ -80,12 +87,9 @@ pub(crate) fn run(
         })
         .collect::<Result<_, _>>()?;
     let result = rt.block_on(async {
+        let rendering = rendered.is_some();
         let node = LocalNode::start(chain.clone(), head, rendered).await?;
-        let config = IngestConfig {
-            nodes: vec![node.url.clone()],
-            poll_interval: Duration::from_millis(50),
-            ..IngestConfig::default()
-        };
+        let config = ingest_config(node.url.clone());
         let catalog = Arc::new(Catalog::new());
         let ingest = Ingest::new(config, catalog.clone())
             .map_err(|e| BenchError::failed("starting ingest", e))?;
@@ -142,6 +146,12 @@ pub(crate) fn run(
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(BenchError::failed("ingest", e)),
             Err(e) => return Err(BenchError::failed("ingest", e)),
+        }
+        let assembled = node.assembled_answers();
+        if rendering && assembled > 0 {
+            return Err(BenchError::Check(format!(
+                "the local node assembled {assembled} range answers it should have had rendered: the catch-up asked for other ranges than were rendered"
+            )));
         }
         drop(node);
         Ok(CatchUp {

@@ -112,9 +112,9 @@ impl Chain {
     /// A whole `block_api.get_block_range` response body (JSON-RPC envelope
     /// with `id`) for blocks `start..start + count`.
     pub fn range_body(&self, id: u64, start: u64, count: u64, out: &mut Vec<u8>) {
-        out.extend_from_slice(range_body_head(id).as_bytes());
+        out.extend_from_slice(range_body_open(id).as_bytes());
         self.write_blocks_array(start, count, out);
-        out.extend_from_slice(RANGE_BODY_TAIL);
+        out.extend_from_slice(RANGE_BODY_CLOSE);
     }
 
     /// The JSON array of blocks `start..start + count`, the `blocks` of a
@@ -133,12 +133,12 @@ impl Chain {
 
 /// What comes before the `blocks` array in a `get_block_range` answer to
 /// the call with JSON-RPC `id`.
-pub fn range_body_head(id: u64) -> String {
+pub fn range_body_open(id: u64) -> String {
     format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{{"blocks":"#)
 }
 
 /// What comes after the `blocks` array in a `get_block_range` answer.
-pub const RANGE_BODY_TAIL: &[u8] = b"}}";
+pub const RANGE_BODY_CLOSE: &[u8] = b"}}";
 
 /// Eight lower-case hex digits of `num` (block numbers fit in 32 bits).
 fn write_hex(out: &mut [u8], num: u64) {

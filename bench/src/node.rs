@@ -13,6 +13,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -28,7 +29,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
-use crate::chain::{range_body_head, Chain, RANGE_BODY_TAIL};
+use crate::chain::{range_body_open, Chain, RANGE_BODY_CLOSE};
 use crate::error::BenchError;
 use crate::pieces::Pieces;
 use crate::rendered::RenderedRanges;
@@ -38,6 +39,8 @@ struct NodeState {
     chain: Arc<Chain>,
     head: u64,
     rendered: Option<Arc<RenderedRanges>>,
+    /// `get_block_range` answers assembled from the templates.
+    assembled: Arc<AtomicU64>,
 }
 
 #[derive(Deserialize)]
@@ -52,6 +55,7 @@ struct RpcRequest {
 /// A running local node; stops when dropped.
 pub(crate) struct LocalNode {
     pub(crate) url: String,
+    assembled: Arc<AtomicU64>,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -78,19 +82,28 @@ impl LocalNode {
             .local_addr()
             .map_err(|e| BenchError::io("binding the local node", e))?;
         let (stop, stopped) = oneshot::channel::<()>();
+        let assembled = Arc::new(AtomicU64::new(0));
         tokio::spawn(serve(
             listener,
             Arc::new(NodeState {
                 chain,
                 head,
                 rendered,
+                assembled: assembled.clone(),
             }),
             stopped,
         ));
         Ok(LocalNode {
             url: format!("http://{addr}"),
+            assembled,
             stop: Some(stop),
         })
+    }
+
+    /// How many `get_block_range` answers were assembled from the
+    /// templates rather than served rendered.
+    pub(crate) fn assembled_answers(&self) -> u64 {
+        self.assembled.load(Ordering::Relaxed)
     }
 }
 
@@ -155,23 +168,24 @@ impl NodeState {
                 let start = request.params["starting_block_num"].as_u64().unwrap_or(0);
                 let count = request.params["count"].as_u64().unwrap_or(0).min(1000);
                 let start = start.max(chain.first());
-                let end = (start + count).min(self.head + 1).max(start);
-                let head = range_body_head(request.id);
+                let end = start.saturating_add(count).min(self.head + 1).max(start);
+                let open = range_body_open(request.id);
                 if let Some(array) = self
                     .rendered
                     .as_ref()
                     .and_then(|r| r.get(start, end - start))
                 {
                     return Pieces::new([
-                        Bytes::from(head),
+                        Bytes::from(open),
                         array,
-                        Bytes::from_static(RANGE_BODY_TAIL),
+                        Bytes::from_static(RANGE_BODY_CLOSE),
                     ]);
                 }
+                self.assembled.fetch_add(1, Ordering::Relaxed);
                 let mut out = Vec::with_capacity(((end - start) as usize) * 12_000);
-                out.extend_from_slice(head.as_bytes());
+                out.extend_from_slice(open.as_bytes());
                 chain.write_blocks_array(start, end - start, &mut out);
-                out.extend_from_slice(RANGE_BODY_TAIL);
+                out.extend_from_slice(RANGE_BODY_CLOSE);
                 out
             }
             "database_api.get_dynamic_global_properties"
@@ -196,5 +210,65 @@ impl NodeState {
             .into_bytes(),
         };
         Pieces::new([Bytes::from(out)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use reqwest::header::CONTENT_LENGTH;
+    use serde_json::json;
+
+    use super::LocalNode;
+    use crate::chain::Chain;
+    use crate::rendered::RenderedRanges;
+
+    async fn post(
+        client: &reqwest::Client,
+        url: &str,
+        call: &serde_json::Value,
+    ) -> (String, Vec<u8>) {
+        let response = client.post(url).json(call).send().await.unwrap();
+        let length = response.headers()[CONTENT_LENGTH]
+            .to_str()
+            .unwrap()
+            .to_string();
+        (length, response.bytes().await.unwrap().to_vec())
+    }
+
+    /// Over HTTP, a node with rendered ranges answers byte for byte as one
+    /// assembling every answer, `Content-Length` included, and assembles
+    /// only what was not rendered.
+    #[tokio::test]
+    async fn rendered_answers_are_the_assembled_ones() {
+        let chain = Arc::new(Chain::new(1_000).unwrap());
+        let head = 1_249;
+        let rendered = Arc::new(RenderedRanges::new(&chain, head, 100));
+        let with = LocalNode::start(chain.clone(), head, Some(rendered))
+            .await
+            .unwrap();
+        let without = LocalNode::start(chain.clone(), head, None).await.unwrap();
+        let client = reqwest::Client::new();
+        // Two rendered ranges (the last cut at the head), one not rendered.
+        for (id, start, count) in [(7, 1_000, 100), (8, 1_200, 50), (9, 1_050, 100)] {
+            let call = json!({
+                "jsonrpc": "2.0",
+                "id": id,
+                "method": "block_api.get_block_range",
+                "params": {"starting_block_num": start, "count": count},
+            });
+            let (length, body) = post(&client, &with.url, &call).await;
+            assert_eq!(
+                (length.clone(), body.clone()),
+                post(&client, &without.url, &call).await
+            );
+            let mut expected = Vec::new();
+            chain.range_body(id, start, count, &mut expected);
+            assert_eq!(body, expected, "range {start}+{count}");
+            assert_eq!(length, expected.len().to_string());
+        }
+        assert_eq!(with.assembled_answers(), 1);
+        assert_eq!(without.assembled_answers(), 3);
     }
 }

@@ -49,15 +49,24 @@ mod tests {
 
     use super::Pieces;
 
+    /// Frame by frame, as hyper reads it: the pieces in order, the length
+    /// left exact after each, the end announced only after the last.
     #[tokio::test]
-    async fn the_pieces_make_the_body_in_order_with_an_exact_length() {
-        let body = Pieces::new([
+    async fn the_pieces_come_in_order_with_the_exact_length_left() {
+        let mut body = Pieces::new([
             Bytes::from_static(b"{\"a\":"),
             Bytes::from_static(b"[1,2]"),
             Bytes::from_static(b"}"),
         ]);
-        assert_eq!(body.size_hint().exact(), Some(11));
-        let collected = body.collect().await.unwrap().to_bytes();
-        assert_eq!(&collected[..], b"{\"a\":[1,2]}");
+        let mut joined = Vec::new();
+        for left in [6, 1, 0] {
+            assert!(!body.is_end_stream());
+            let frame = body.frame().await.expect("a frame").expect("no error");
+            joined.extend_from_slice(&frame.into_data().expect("a data frame"));
+            assert_eq!(body.size_hint().exact(), Some(left));
+        }
+        assert!(body.is_end_stream());
+        assert!(body.frame().await.is_none());
+        assert_eq!(joined, b"{\"a\":[1,2]}");
     }
 }

@@ -45,8 +45,8 @@ impl RenderedRanges {
     /// the rendered ranges (the node assembles any other one itself).
     pub(crate) fn get(&self, start: u64, count: u64) -> Option<Bytes> {
         let offset = start.checked_sub(self.first)?;
-        let left = (self.head + 1).checked_sub(start)?;
-        if offset % self.size != 0 || count != self.size.min(left) {
+        let blocks_left = (self.head + 1).checked_sub(start)?;
+        if offset % self.size != 0 || count != self.size.min(blocks_left) {
             return None;
         }
         let index = usize::try_from(offset / self.size).ok()?;
