@@ -169,23 +169,20 @@ impl NodeState {
                 let count = request.params["count"].as_u64().unwrap_or(0).min(1000);
                 let start = start.max(chain.first());
                 let end = start.saturating_add(count).min(self.head + 1).max(start);
-                let open = range_body_open(request.id);
                 if let Some(array) = self
                     .rendered
                     .as_ref()
                     .and_then(|r| r.get(start, end - start))
                 {
                     return Pieces::new([
-                        Bytes::from(open),
+                        Bytes::from(range_body_open(request.id)),
                         array,
                         Bytes::from_static(RANGE_BODY_CLOSE),
                     ]);
                 }
                 self.assembled.fetch_add(1, Ordering::Relaxed);
                 let mut out = Vec::with_capacity(((end - start) as usize) * 12_000);
-                out.extend_from_slice(open.as_bytes());
-                chain.write_blocks_array(start, end - start, &mut out);
-                out.extend_from_slice(RANGE_BODY_CLOSE);
+                chain.range_body(request.id, start, end - start, &mut out);
                 out
             }
             "database_api.get_dynamic_global_properties"
